@@ -1,0 +1,132 @@
+"""Message contracts between the stages.
+
+Every contract is frozen and carries an explicit schema version. An additive change
+is a new optional field; a breaking change is a new version on a new stream.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UnitKind = Literal[
+    "person",
+    "household",
+    "person_times",
+    "times",
+    "count",
+    "money_cny",
+    "percent",
+    "area_m2",
+    "length_m",
+    "volume_m3",
+    "days",
+    "years",
+    "multiple",
+    "score",
+]
+Qualifier = Literal["over", "approx", "under", "exact"]
+Script = Literal["traditional", "simplified"]
+
+
+class Contract(BaseModel):
+    """Base of every message: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Section(Contract):
+    """One article of a page: offsets are into the normalized text."""
+
+    start: int
+    end: int
+    headline: str | None = None
+    byline: str | None = None
+
+
+class Metric(Contract):
+    """One figure found in a document, traceable to its sentence."""
+
+    value: float
+    unit_kind: UnitKind
+    measure_word: str = ""
+    qualifier: Qualifier = "exact"
+    indicator: str | None = None
+    subject: str | None = None
+    city: str | None = None
+    year: int | None = None
+    surface: str
+    start: int = Field(description="offset into the decoded original text")
+    end: int
+    sentence: str
+
+
+class DocumentMetadata(Contract):
+    """What a document says about itself."""
+
+    title: str | None = None
+    published_on: date | None = None
+    source: str | None = None
+    author: str | None = None
+    places: tuple[str, ...] = ()
+
+
+class DocumentIngested(Contract):
+    """A file from the inbox, decoded to text. doc_id is the SHA-256 of the file's bytes."""
+
+    schema_version: Literal[1] = 1
+    doc_id: str
+    file_name: str
+    original_text: str
+    encoding: str
+    format: str
+    size_bytes: int
+    ingested_at: datetime
+
+
+class DocumentNormalized(Contract):
+    """Clean Simplified text with a map back to the original."""
+
+    schema_version: Literal[1] = 1
+    doc_id: str
+    file_name: str
+    original_text: str
+    text: str
+    offsets: tuple[int, ...] = Field(description="offsets[i] is the index in original_text of text[i]")
+    script: Script
+    encoding: str
+    format: str
+    size_bytes: int
+    sections: tuple[Section, ...] = ()
+    ingested_at: datetime
+
+
+class DocumentExtracted(Contract):
+    """A document with its metadata and every figure found in it."""
+
+    schema_version: Literal[1] = 1
+    doc_id: str
+    file_name: str
+    original_text: str
+    text: str
+    script: Script
+    encoding: str
+    format: str
+    size_bytes: int
+    metadata: DocumentMetadata
+    metrics: tuple[Metric, ...]
+    extractor_version: str
+    ingested_at: datetime
+
+
+class DeadLetter(Contract):
+    """Input a stage could not use, with the reason; acknowledged, never retried."""
+
+    schema_version: Literal[1] = 1
+    stage: str
+    doc_id: str | None = None
+    file_name: str | None = None
+    reason: str
+    failed_at: datetime
