@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,8 +13,19 @@ from pathlib import Path
 from services.ingest.readers import UnreadableDocument
 
 METRIC_COLUMNS = (
-    "file", "value", "unit_kind", "measure_word", "qualifier", "indicator", "subject",
-    "city", "year", "surface", "start", "end", "sentence",
+    "file",
+    "value",
+    "unit_kind",
+    "measure_word",
+    "qualifier",
+    "indicator",
+    "subject",
+    "city",
+    "year",
+    "surface",
+    "start",
+    "end",
+    "sentence",
 )
 
 
@@ -58,9 +70,97 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import importlib
+
+    from shared.settings import Settings
+
+    _configure_logging()
+    settings = Settings()
+    if args.inbox:
+        settings = settings.model_copy(update={"inbox": args.inbox})
+    module = importlib.import_module(f"services.{args.stage}.app")
+    asyncio.run(module.create_app(settings).run())
+    return 0
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from services.supervisor import run_pipeline
+    from shared.settings import Settings
+
+    _configure_logging()
+    settings = Settings()
+    if args.inbox:
+        settings = settings.model_copy(update={"inbox": args.inbox})
+    return run_pipeline(settings, data_dir=args.data_dir)
+
+
+def _cmd_env(args: argparse.Namespace) -> int:
+    from services.supervisor import read_instance
+
+    instance = read_instance(args.data_dir)
+    if instance is None:
+        print(
+            f"wenming env: no running pipeline found in {args.data_dir} (start one with `wenming up`)",
+            file=sys.stderr,
+        )
+        return 1
+    for key, value in instance.items():
+        print(f"{key}={shlex.quote(value)}")
+    return 0
+
+
+def _cmd_lag(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from services.lag_cli import show_lag
+    from shared.settings import Settings
+
+    return asyncio.run(
+        show_lag(
+            Settings(), data_dir=args.data_dir, as_json=args.json, watch=args.watch, interval=args.interval
+        )
+    )
+
+
+def _configure_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wenming", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = {
+        "type": Path,
+        "default": Path(".wenming"),
+        "help": "state folder of `wenming up` (default .wenming)",
+    }
+
+    up = commands.add_parser("up", help="run all four stages on this machine (embedded servers if none set)")
+    up.add_argument("--inbox", type=Path, help="folder to watch (default $WENMING_INBOX or ./inbox)")
+    up.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
+    up.set_defaults(handler=_cmd_up)
+
+    serve = commands.add_parser("serve", help="run one stage (for containers and scaling)")
+    serve.add_argument("stage", choices=("ingest", "normalize", "extract", "store"))
+    serve.add_argument("--inbox", type=Path)
+    serve.set_defaults(handler=_cmd_serve)
+
+    env = commands.add_parser(
+        "env", help="print WENMING_REDIS_URL and WENMING_DATABASE_URL of the running pipeline"
+    )
+    env.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
+    env.set_defaults(handler=_cmd_env)
+
+    lag = commands.add_parser("lag", help="stream lag per stage: is the pipeline healthy, stuck or behind?")
+    lag.add_argument("--json", action="store_true", help="print a JSON array, one object per stage")
+    lag.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
+    lag.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes with --watch")
+    lag.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
+    lag.set_defaults(handler=_cmd_lag)
 
     extract = commands.add_parser("extract", help="print the figures in files, without Redis or Postgres")
     extract.add_argument("files", nargs="+", type=Path)
@@ -72,3 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     sys.exit(args.handler(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Inbox rules: which files to take, when a file is complete, where it goes afterwards."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IGNORED_PATTERNS = (".*", "*.part", "*.tmp", "~*", "*.crdownload", "*.error.txt")
+DONE_DIR = "done"
+FAILED_DIR = "failed"
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden, temporary and half-downloaded files are not documents (yet)."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_PATTERNS)
+
+
+@dataclass
+class _Observation:
+    size: int
+    mtime_ns: int
+    unchanged_since: float
+
+
+@dataclass
+class StabilityTracker:
+    """A file is taken once its size and mtime have not changed for `min_age` seconds."""
+
+    min_age: float
+    _seen: dict[str, _Observation] = field(default_factory=dict)
+
+    def is_stable(self, key: str, *, size: int, mtime_ns: int, now: float) -> bool:
+        """Record what the file looks like now; True once it has looked so for long enough."""
+        seen = self._seen.get(key)
+        if seen is None or (seen.size, seen.mtime_ns) != (size, mtime_ns):
+            self._seen[key] = _Observation(size, mtime_ns, now)
+            return self.min_age == 0
+        return now - seen.unchanged_since >= self.min_age
+
+    def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+    def retain_only(self, keys: set[str]) -> None:
+        """Drop files that left the inbox by other means."""
+        for key in set(self._seen) - keys:
+            del self._seen[key]
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._seen)
+
+
+def free_destination(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/stem-2.ext`, ... when that is taken: nothing is overwritten."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate

@@ -1,0 +1,137 @@
+"""The operator's view: per stage, how far behind its consumer group is and whether it moves."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+
+from shared.streams import Topology
+
+Health = Literal["idle", "working", "no consumers", "stuck"]
+
+
+@dataclass(frozen=True)
+class ConsumerInfo:
+    name: str
+    pending: int
+    idle_s: float
+
+
+@dataclass(frozen=True)
+class StageLag:
+    stage: str
+    stream: str
+    group: str
+    length: int
+    lag: int
+    pending: int
+    oldest_pending_age_s: float | None
+    consumers: list[ConsumerInfo] = field(default_factory=list)
+    health: Health = "idle"
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def judge(
+    *,
+    lag: int,
+    pending: int,
+    consumers: list[ConsumerInfo],
+    oldest_pending_age_s: float | None,
+    stuck_after_s: float,
+) -> Health:
+    """One word for the stage: idle, working, no consumers, or stuck."""
+    if lag == 0 and pending == 0:
+        return "idle"
+    if not consumers:
+        return "no consumers"
+    most_recent_activity = min(c.idle_s for c in consumers)
+    if (oldest_pending_age_s or 0) > stuck_after_s or most_recent_activity > stuck_after_s:
+        return "stuck"
+    return "working"
+
+
+async def read_lag(
+    client: aioredis.Redis, topology: Topology, *, stuck_after_s: float = 60.0
+) -> list[StageLag]:
+    """Lag of every (stream, group) pair of the pipeline, in pipeline order."""
+    rows = []
+    for stream, group in topology.consumer_groups():
+        rows.append(await _group_lag(client, stream, group, stuck_after_s))
+    return rows
+
+
+async def _group_lag(client: aioredis.Redis, stream: str, group: str, stuck_after_s: float) -> StageLag:
+    length = int(await client.xlen(stream))
+    info = next((g for g in await _groups(client, stream) if _text(g["name"]) == group), None)
+    if info is None:
+        return StageLag(
+            group, stream, group, length, length, 0, None, [], "no consumers" if length else "idle"
+        )
+    pending = int(info["pending"])
+    lag = info.get("lag")
+    if lag is None:  # Redis < 7 has no lag field, and 7 omits it after some trims: count what is left
+        last = _text(info["last-delivered-id"])
+        lag = len(await client.xrange(stream, min=f"({last}", max="+"))
+    consumers = [
+        ConsumerInfo(_text(c["name"]), int(c["pending"]), int(c["idle"]) / 1000)
+        for c in await client.xinfo_consumers(stream, group)
+    ]
+    oldest_age = None
+    if pending:
+        oldest = await client.xpending_range(stream, group, min="-", max="+", count=1)
+        if oldest:
+            oldest_age = int(oldest[0]["time_since_delivered"]) / 1000
+    health = judge(
+        lag=int(lag),
+        pending=pending,
+        consumers=consumers,
+        oldest_pending_age_s=oldest_age,
+        stuck_after_s=stuck_after_s,
+    )
+    return StageLag(group, stream, group, length, int(lag), pending, oldest_age, consumers, health)
+
+
+async def _groups(client: aioredis.Redis, stream: str) -> list[dict[str, Any]]:
+    try:
+        return list(await client.xinfo_groups(stream))
+    except aioredis.ResponseError:  # no such stream yet
+        return []
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def render_table(rows: list[StageLag], dead_letters: int) -> str:
+    """A screenful for the operator: one line per stage, then the verdict."""
+    header = ("stage", "stream", "length", "lag", "pending", "oldest", "consumers", "health")
+    lines = [header]
+    for r in rows:
+        oldest = "-" if r.oldest_pending_age_s is None else f"{r.oldest_pending_age_s:.0f}s"
+        consumers = ", ".join(f"{c.name} (idle {c.idle_s:.0f}s)" for c in r.consumers) or "none"
+        lines.append(
+            (r.stage, r.stream, str(r.length), str(r.lag), str(r.pending), oldest, consumers, r.health)
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
+    verdict = overall(rows)
+    out.append("")
+    out.append(f"pipeline: {verdict}    dead letters: {dead_letters}    ({time.strftime('%H:%M:%S')})")
+    return "\n".join(out)
+
+
+def overall(rows: list[StageLag]) -> str:
+    """The worst stage decides: stuck > no consumers > working > idle."""
+    for word in ("stuck", "no consumers", "working"):
+        if any(r.health == word for r in rows):
+            return {
+                "stuck": "STUCK",
+                "no consumers": "STOPPED (a stage has no consumers)",
+                "working": "healthy, working",
+            }[word]
+    return "healthy, idle"

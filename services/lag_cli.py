@@ -1,0 +1,42 @@
+"""`wenming lag`: print or watch the operator's view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from services.lag import read_lag, render_table
+from services.supervisor import read_instance
+from shared.settings import Settings
+from shared.streams import Topology
+
+
+async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: bool, interval: float) -> int:
+    """Print lag once, or until Ctrl-C with --watch; exit 1 when no Redis can be found."""
+    redis_url = settings.redis_url or (read_instance(data_dir) or {}).get("WENMING_REDIS_URL")
+    if not redis_url:
+        print("wenming lag: set WENMING_REDIS_URL or run it where `wenming up` runs", file=sys.stderr)
+        return 1
+    topology = Topology(settings.stream_prefix)
+    client = aioredis.from_url(redis_url)
+    try:
+        while True:
+            rows = await read_lag(client, topology, stuck_after_s=settings.reclaim_idle_ms / 1000)
+            if as_json:
+                print(json.dumps([r.as_json() for r in rows], ensure_ascii=False), flush=True)
+            else:
+                dead = int(await client.xlen(topology.dead_letter))
+                if watch:
+                    print("\033[2J\033[H", end="")
+                print(render_table(rows, dead), flush=True)
+            if not watch:
+                return 0
+            await asyncio.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        await client.aclose()

@@ -1,0 +1,115 @@
+"""Documents, metrics, indicators, ingest log, full-text search and the metric_facts view.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-26
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+TZ = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "documents",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("file_name", sa.Text, nullable=False),
+        sa.Column("title", sa.Text),
+        sa.Column("published_on", sa.Date),
+        sa.Column("source", sa.Text),
+        sa.Column("author", sa.Text),
+        sa.Column("places", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("script", sa.Text, nullable=False),
+        sa.Column("encoding", sa.Text, nullable=False),
+        sa.Column("format", sa.Text, nullable=False),
+        sa.Column("size_bytes", sa.BigInteger, nullable=False),
+        sa.Column("original_text", sa.Text, nullable=False),
+        sa.Column("simplified_text", sa.Text, nullable=False),
+        sa.Column("search_tokens", sa.Text, nullable=False),
+        sa.Column("extractor_version", sa.Text, nullable=False),
+        sa.Column("metric_count", sa.Integer, nullable=False),
+        sa.Column("ingested_at", TZ, nullable=False),
+        sa.Column("stored_at", TZ, nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+        # Postgres has no Chinese parser: the store segments with jieba, 'simple' indexes the words.
+        sa.Column(
+            "search_vector",
+            postgresql.TSVECTOR,
+            sa.Computed("to_tsvector('simple', search_tokens)", persisted=True),
+        ),
+    )
+    op.create_index("ix_documents_search_vector", "documents", ["search_vector"], postgresql_using="gin")
+    op.create_index("ix_documents_places", "documents", ["places"], postgresql_using="gin")
+
+    op.create_table(
+        "metrics",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("document_id", sa.Text, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("ordinal", sa.Integer, nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("unit_kind", sa.Text, nullable=False),
+        sa.Column("measure_word", sa.Text, nullable=False),
+        sa.Column("qualifier", sa.Text, nullable=False),
+        sa.Column("indicator", sa.Text),
+        sa.Column("subject", sa.Text),
+        sa.Column("city", sa.Text),
+        sa.Column("year", sa.Integer),
+        sa.Column("surface", sa.Text, nullable=False),
+        sa.Column("start_offset", sa.Integer, nullable=False),
+        sa.Column("end_offset", sa.Integer, nullable=False),
+        sa.Column("sentence", sa.Text, nullable=False),
+        sa.UniqueConstraint("document_id", "ordinal"),
+    )
+    op.create_index("ix_metrics_indicator_city_year", "metrics", ["indicator", "city", "year"])
+    op.create_index("ix_metrics_city_year", "metrics", ["city", "year"])
+
+    op.create_table(
+        "indicators",
+        sa.Column("code", sa.Text, primary_key=True),
+        sa.Column("name_zh", sa.Text, nullable=False),
+        sa.Column("name_en", sa.Text, nullable=False),
+        sa.Column("group_name", sa.Text, nullable=False),
+        sa.Column("unit_kind", sa.Text, nullable=False),
+    )
+
+    op.create_table(
+        "ingest_log",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("doc_id", sa.Text),
+        sa.Column("file_name", sa.Text),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("stage", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text),
+        sa.Column("logged_at", TZ, nullable=False),
+    )
+    op.create_index("ix_ingest_log_doc_id", "ingest_log", ["doc_id"])
+
+    # The analyst's main table: one row per figure with its document and indicator names.
+    op.execute(
+        """
+        CREATE VIEW metric_facts AS
+        SELECT m.id, m.document_id, d.file_name, d.title, d.published_on,
+               m.city, m.year, m.indicator, i.name_zh AS indicator_name_zh, i.name_en AS indicator_name_en,
+               m.value, m.unit_kind, m.measure_word, m.qualifier, m.subject, m.surface,
+               m.start_offset, m.end_offset, m.sentence
+        FROM metrics m
+        JOIN documents d ON d.id = m.document_id
+        LEFT JOIN indicators i ON i.code = m.indicator
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP VIEW IF EXISTS metric_facts")
+    op.drop_table("ingest_log")
+    op.drop_table("indicators")
+    op.drop_table("metrics")
+    op.drop_table("documents")

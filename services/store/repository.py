@@ -1,0 +1,128 @@
+"""Writes and reads of the store; keyword-only functions that take a session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session
+
+from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow
+from shared.contracts import DeadLetter, DocumentExtracted
+
+StoreOutcome = Literal["stored", "updated", "unchanged"]
+
+
+def store_document(
+    session: Session, *, document: DocumentExtracted, search_tokens: str, now: datetime
+) -> StoreOutcome:
+    """Upsert a document and replace its metrics, in the caller's transaction; safe to repeat."""
+    existing = session.execute(
+        select(Document.extractor_version).where(Document.id == document.doc_id).with_for_update()  # type: ignore[arg-type]
+    ).first()
+    if existing is not None and existing[0] == document.extractor_version:
+        outcome: StoreOutcome = "unchanged"
+    else:
+        outcome = "updated" if existing is not None else "stored"
+    if outcome != "unchanged":
+        _upsert_document(session, document=document, search_tokens=search_tokens, now=now)
+        session.execute(delete(MetricRow).where(MetricRow.document_id == document.doc_id))  # type: ignore[arg-type]
+        session.add_all(
+            MetricRow(
+                document_id=document.doc_id,
+                ordinal=ordinal,
+                value=metric.value,
+                unit_kind=metric.unit_kind,
+                measure_word=metric.measure_word,
+                qualifier=metric.qualifier,
+                indicator=metric.indicator,
+                subject=metric.subject,
+                city=metric.city,
+                year=metric.year,
+                surface=metric.surface,
+                start_offset=metric.start,
+                end_offset=metric.end,
+                sentence=metric.sentence,
+            )
+            for ordinal, metric in enumerate(document.metrics)
+        )
+    session.add(
+        IngestLogEntry(
+            doc_id=document.doc_id,
+            file_name=document.file_name,
+            status=outcome,
+            stage="store",
+            reason=None,
+            logged_at=now,
+        )
+    )
+    return outcome
+
+
+def _upsert_document(
+    session: Session, *, document: DocumentExtracted, search_tokens: str, now: datetime
+) -> None:
+    meta = document.metadata
+    values: dict[str, Any] = {
+        "id": document.doc_id,
+        "file_name": document.file_name,
+        "title": meta.title,
+        "published_on": meta.published_on,
+        "source": meta.source,
+        "author": meta.author,
+        "places": list(meta.places),
+        "script": document.script,
+        "encoding": document.encoding,
+        "format": document.format,
+        "size_bytes": document.size_bytes,
+        "original_text": document.original_text,
+        "simplified_text": document.text,
+        "search_tokens": search_tokens,
+        "extractor_version": document.extractor_version,
+        "metric_count": len(document.metrics),
+        "ingested_at": document.ingested_at,
+        "stored_at": now,
+        "updated_at": now,
+    }
+    statement = insert(Document).values(**values)
+    kept = {"id", "stored_at"}
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={key: statement.excluded[key] for key in values if key not in kept},
+    )
+    session.execute(statement)
+
+
+def log_failure(session: Session, *, letter: DeadLetter) -> None:
+    """Record a file or message that could not be used, with the reason."""
+    session.add(
+        IngestLogEntry(
+            doc_id=letter.doc_id,
+            file_name=letter.file_name,
+            status="failed",
+            stage=letter.stage,
+            reason=letter.reason,
+            logged_at=letter.failed_at,
+        )
+    )
+
+
+def sync_indicators(session: Session, *, catalog: Iterable[dict[str, Any]]) -> None:
+    """Make the indicators table match the catalog (codes are stable; names may be edited)."""
+    for entry in catalog:
+        row = {
+            "code": entry["code"],
+            "name_zh": entry.get("name_zh", ""),
+            "name_en": entry.get("name_en", ""),
+            "group_name": entry.get("group", ""),
+            "unit_kind": entry.get("unit_kind", ""),
+        }
+        statement = insert(IndicatorRow).values(**row)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["code"], set_={k: statement.excluded[k] for k in row if k != "code"}
+            )
+        )

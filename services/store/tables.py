@@ -1,0 +1,90 @@
+"""What the store keeps in Postgres. Tables are not contracts: they stay in this stage."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
+
+
+class Document(SQLModel, table=True):
+    """One row per distinct file content; id is the SHA-256 of the file's bytes."""
+
+    __tablename__ = "documents"
+
+    id: str = Field(primary_key=True, max_length=64)
+    file_name: str = Field(sa_type=Text)
+    title: str | None = Field(default=None, sa_type=Text)
+    published_on: date | None = None
+    source: str | None = Field(default=None, sa_type=Text)
+    author: str | None = Field(default=None, sa_type=Text)
+    places: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False))
+    script: str = Field(sa_type=Text)
+    encoding: str = Field(sa_type=Text)
+    format: str = Field(sa_type=Text)
+    size_bytes: int = Field(sa_type=BigInteger)
+    original_text: str = Field(sa_type=Text)
+    simplified_text: str = Field(sa_type=Text)
+    search_tokens: str = Field(sa_type=Text, description="jieba words, space-separated, for full-text search")
+    extractor_version: str = Field(sa_type=Text)
+    metric_count: int
+    ingested_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    stored_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class MetricRow(SQLModel, table=True):
+    """One figure, traceable to its sentence and to its offsets in the original text."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (
+        UniqueConstraint("document_id", "ordinal"),
+        Index("ix_metrics_indicator_city_year", "indicator", "city", "year"),
+        Index("ix_metrics_city_year", "city", "year"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    document_id: str = Field(
+        sa_column=Column(Text, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False)
+    )
+    ordinal: int
+    value: float
+    unit_kind: str = Field(sa_type=Text)
+    measure_word: str = Field(sa_type=Text)
+    qualifier: str = Field(sa_type=Text)
+    indicator: str | None = Field(default=None, sa_type=Text)
+    subject: str | None = Field(default=None, sa_type=Text)
+    city: str | None = Field(default=None, sa_type=Text)
+    year: int | None = None
+    surface: str = Field(sa_type=Text)
+    start_offset: int
+    end_offset: int
+    sentence: str = Field(sa_type=Text)
+
+
+class IndicatorRow(SQLModel, table=True):
+    """The indicator catalog, so queries can show names beside codes."""
+
+    __tablename__ = "indicators"
+
+    code: str = Field(primary_key=True, sa_type=Text)
+    name_zh: str = Field(sa_type=Text)
+    name_en: str = Field(sa_type=Text)
+    group_name: str = Field(sa_type=Text)
+    unit_kind: str = Field(sa_type=Text)
+
+
+class IngestLogEntry(SQLModel, table=True):
+    """What became of every file dropped: stored, unchanged or failed, and why."""
+
+    __tablename__ = "ingest_log"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    doc_id: str | None = Field(default=None, sa_type=Text, index=True)
+    file_name: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(sa_type=Text)
+    stage: str = Field(sa_type=Text)
+    reason: str | None = Field(default=None, sa_type=Text)
+    logged_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]

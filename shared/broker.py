@@ -1,0 +1,171 @@
+"""Broker setup shared by every stage: the broker, consumer groups, subscriptions, publishing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from faststream.redis import RedisBroker, StreamSub
+from pydantic import BaseModel, ValidationError
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ResponseError
+
+from shared.contracts import DeadLetter
+from shared.settings import Settings
+from shared.streams import Topology
+
+log = logging.getLogger(__name__)
+
+ContractT = TypeVar("ContractT", bound=BaseModel)
+
+
+def build_broker(settings: Settings) -> RedisBroker:
+    """A broker on the configured Redis; connects when the app starts."""
+    # Per-message "Received/Processed" lines go to DEBUG: at INFO they drown what matters.
+    return RedisBroker(settings.require_redis_url(), logger=log, log_level=logging.DEBUG)
+
+
+async def ensure_consumer_groups(redis_url: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """Create each group at the stream's start before anyone consumes.
+
+    faststream creates a missing group at `$`, which silently skips every entry
+    published before the subscriber first started.
+    """
+    client = aioredis.from_url(redis_url)
+    try:
+        for stream, group in pairs:
+            try:
+                await client.xgroup_create(name=stream, groupname=group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+    finally:
+        await client.aclose()
+
+
+def batch_subscription(settings: Settings, stream: str, group: str) -> StreamSub:
+    """Read new entries in batches through the stage's group, as this replica."""
+    return StreamSub(
+        stream,
+        group=group,
+        consumer=settings.consumer_name,
+        batch=True,
+        max_records=settings.batch_size,
+        polling_interval=500,
+    )
+
+
+def reclaim_subscription(settings: Settings, stream: str, group: str) -> StreamSub:
+    """Claim entries left pending too long by a replica that died or failed transiently."""
+    return StreamSub(
+        stream,
+        group=group,
+        consumer=settings.consumer_name,
+        min_idle_time=settings.reclaim_idle_ms,
+        polling_interval=max(1_000, settings.reclaim_idle_ms // 4),
+    )
+
+
+def parse_contracts(
+    model: type[ContractT], raw_messages: Sequence[Any]
+) -> tuple[list[ContractT], list[tuple[Any, str]]]:
+    """Split raw messages into valid contracts and (message, reason) pairs for the dead-letter stream."""
+    valid: list[ContractT] = []
+    invalid: list[tuple[Any, str]] = []
+    for raw in raw_messages:
+        try:
+            valid.append(model.model_validate(raw))
+        except ValidationError as exc:
+            invalid.append((raw, f"not a valid {model.__name__}: {exc.errors()[0]['msg']}"))
+    return valid, invalid
+
+
+async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> None:
+    """Publish many messages in one round trip; raises if Redis refused any of them."""
+    count = 0
+    for stream, message in messages:
+        await broker.publish(message, stream=stream, pipeline=pipe)
+        count += 1
+    if count:
+        await pipe.execute()
+
+
+async def trim_consumed(client: aioredis.Redis, stream: str) -> None:
+    """Drop entries every group has acknowledged, so Redis memory follows the backlog, not history."""
+    groups = await client.xinfo_groups(stream)
+    if not groups:
+        return
+    floor: str | None = None
+    for group in groups:
+        pending = await client.xpending(stream, group["name"])
+        oldest_pending = pending.get("min")
+        candidate = (
+            _decode(oldest_pending) if oldest_pending else _next_id(_decode(group["last-delivered-id"]))
+        )
+        if floor is None or _id_key(candidate) < _id_key(floor):
+            floor = candidate
+    if floor is not None:
+        await client.xtrim(stream, minid=floor, approximate=False)
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _next_id(entry_id: str) -> str:
+    ms, seq = _id_key(entry_id)
+    return f"{ms}-{seq + 1}"
+
+
+async def transform_batch(
+    broker: RedisBroker,
+    pipe: Pipeline,
+    raw_messages: Sequence[Any],
+    model: type[ContractT],
+    transform: Callable[[ContractT], BaseModel],
+    *,
+    stage: str,
+    topology: Topology,
+    target: str,
+) -> None:
+    """Validate a batch, transform each document with pure logic, and publish the results in one go.
+
+    Bad data (an invalid message, or a document the logic rejects) becomes a dead letter and is
+    acknowledged with the batch; a Redis error leaves the whole batch pending, to be reclaimed.
+    """
+    valid, invalid = parse_contracts(model, raw_messages)
+    outgoing: list[tuple[str, BaseModel]] = [
+        (topology.dead_letter, dead_letter(stage, reason, raw)) for raw, reason in invalid
+    ]
+    for document in valid:
+        try:
+            outgoing.append((target, transform(document)))
+        except Exception as exc:  # the logic is pure: a failure is about this document, not the system
+            log.exception("%s failed on %s", stage, getattr(document, "file_name", "?"))
+            reason = f"{stage} failed: {type(exc).__name__}: {exc}"
+            outgoing.append((topology.dead_letter, dead_letter(stage, reason, document.model_dump())))
+    await publish_all(broker, pipe, outgoing)
+
+
+def dead_letter(
+    stage: str, reason: str, raw: Any = None, *, doc_id: str | None = None, file_name: str | None = None
+) -> DeadLetter:
+    """A dead letter naming what failed, as far as the message lets us tell."""
+    if isinstance(raw, dict):
+        doc_id = doc_id or _str_or_none(raw.get("doc_id"))
+        file_name = file_name or _str_or_none(raw.get("file_name"))
+    return DeadLetter(
+        stage=stage, doc_id=doc_id, file_name=file_name, reason=reason, failed_at=datetime.now(UTC)
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,58 @@
+"""Typed settings, read from WENMING_* environment variables and passed in as arguments."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_consumer_name() -> str:
+    # Unique per replica: two containers of one stage must never share a consumer name.
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Everything a stage can be told. Unset URLs mean "not configured", never a guessed server."""
+
+    model_config = SettingsConfigDict(env_prefix="WENMING_", extra="ignore")
+
+    redis_url: str | None = Field(default=None, description="Redis server, e.g. redis://127.0.0.1:6379/0")
+    database_url: str | None = Field(
+        default=None, description="Postgres, e.g. postgresql://postgres@127.0.0.1:5432/wenming"
+    )
+    inbox: Path = Field(default=Path("inbox"), description="folder the ingest stage watches")
+    stream_prefix: str = Field(default="wenming", description="prefix of every stream name")
+    consumer_name: str = Field(default_factory=_default_consumer_name)
+    batch_size: int = Field(default=64, ge=1, le=10_000, description="messages read per batch")
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    file_min_age_s: float = Field(default=1.0, ge=0, description="how long a file must stay unchanged")
+    rescan_interval_s: float = Field(default=5.0, gt=0, description="periodic inbox rescan")
+    reclaim_idle_ms: int = Field(
+        default=60_000, ge=1_000, description="pending entries idle this long are claimed by another replica"
+    )
+    stream_maxlen: int = Field(default=100_000, ge=1_000, description="approximate cap per stream")
+
+    @field_validator("redis_url", "database_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def require_redis_url(self) -> str:
+        """The Redis URL, or a clear error for a stage that cannot run without one."""
+        if not self.redis_url:
+            raise SettingsError("WENMING_REDIS_URL is not set")
+        return self.redis_url
+
+    def require_database_url(self) -> str:
+        """The Postgres URL, or a clear error for a stage that cannot run without one."""
+        if not self.database_url:
+            raise SettingsError("WENMING_DATABASE_URL is not set")
+        return self.database_url
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or unusable."""

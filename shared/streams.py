@@ -1,0 +1,48 @@
+"""Stream and consumer-group names, written once for every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+INGESTED = "documents.ingested.v1"
+NORMALIZED = "documents.normalized.v1"
+EXTRACTED = "documents.extracted.v1"
+DEAD_LETTER = "documents.dead-letter.v1"
+
+# Which stream each consuming stage reads, in pipeline order; a stage's group is its name.
+STAGE_INPUTS: dict[str, tuple[str, ...]] = {
+    "normalize": (INGESTED,),
+    "extract": (NORMALIZED,),
+    "store": (EXTRACTED, DEAD_LETTER),
+}
+STAGES = ("ingest", "normalize", "extract", "store")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Stream names under one prefix, so tests and deployments never collide."""
+
+    prefix: str
+
+    def stream(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
+
+    @property
+    def ingested(self) -> str:
+        return self.stream(INGESTED)
+
+    @property
+    def normalized(self) -> str:
+        return self.stream(NORMALIZED)
+
+    @property
+    def extracted(self) -> str:
+        return self.stream(EXTRACTED)
+
+    @property
+    def dead_letter(self) -> str:
+        return self.stream(DEAD_LETTER)
+
+    def consumer_groups(self) -> list[tuple[str, str]]:
+        """Every (stream, group) pair, in pipeline order."""
+        return [(self.stream(name), stage) for stage, names in STAGE_INPUTS.items() for name in names]
