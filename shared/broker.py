@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from faststream.redis import RedisBroker, StreamSub
+from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import BaseModel, ValidationError
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
@@ -169,3 +171,14 @@ def dead_letter(
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+async def read_stream(
+    client: aioredis.Redis, stream: str, *, count: int | None = None
+) -> list[dict[str, Any]]:
+    """The message bodies now in a stream, oldest first (for inspection, not consumption)."""
+    bodies = []
+    for _, fields in await client.xrange(stream, count=count):
+        body, _headers = BinaryMessageFormatV1.parse(fields[b"__data__"])
+        bodies.append(json.loads(body))
+    return bodies

@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastStream:
             rescan_interval=settings.rescan_interval_s,
             max_bytes=settings.max_file_bytes,
         )
+        watcher.prepare()  # the inbox exists as soon as the stage reports started
         app.context.set_global("watcher", watcher)
         yield
         await client.aclose()

@@ -73,8 +73,7 @@ class InboxWatcher:
 
     async def run(self) -> None:
         """Scan on every file event and at least every rescan interval, until stopped."""
-        for folder in (self.inbox, self.done, self.failed):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.prepare()
         events = asyncio.create_task(self._listen())
         try:
             while not self._stopping.is_set():
@@ -93,6 +92,11 @@ class InboxWatcher:
                 self._changed.clear()
         finally:
             events.cancel()
+
+    def prepare(self) -> None:
+        """Create the inbox and its done/ and failed/ folders."""
+        for folder in (self.inbox, self.done, self.failed):
+            folder.mkdir(parents=True, exist_ok=True)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -19,7 +19,7 @@ from sqlmodel import Session, create_engine
 
 from services.store import repository
 from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
-from services.store.search import SearchSegmenter
+from services.store.search import search_terms
 from shared.broker import (
     batch_subscription,
     build_broker,
@@ -45,7 +45,7 @@ def load_catalog() -> list[dict[str, Any]]:
 
 
 class DocumentStore:
-    """The store's Postgres side: engine and segmenter, built once in the lifespan."""
+    """The store's Postgres side, built once in the lifespan: database created, migrated, catalog synced."""
 
     def __init__(self, database_url: str) -> None:
         create_database_if_missing(database_url)
@@ -54,11 +54,10 @@ class DocumentStore:
         with Session(self.engine) as session:
             repository.sync_indicators(session, catalog=load_catalog())
             session.commit()
-        self.segmenter = SearchSegmenter()
 
     def store(self, document: DocumentExtracted) -> str:
         """One transaction per document: all its rows or none."""
-        tokens = self.segmenter.tokens(f"{document.metadata.title or ''}\n{document.text}")
+        tokens = search_terms(f"{document.metadata.title or ''}\n{document.text}")
         with Session(self.engine) as session:
             outcome = repository.store_document(
                 session, document=document, search_tokens=tokens, now=datetime.now(UTC)

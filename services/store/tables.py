@@ -27,7 +27,7 @@ class Document(SQLModel, table=True):
     size_bytes: int = Field(sa_type=BigInteger)
     original_text: str = Field(sa_type=Text)
     simplified_text: str = Field(sa_type=Text)
-    search_tokens: str = Field(sa_type=Text, description="jieba words, space-separated, for full-text search")
+    search_tokens: str = Field(sa_type=Text, description="character bigrams for full-text search")
     extractor_version: str = Field(sa_type=Text)
     metric_count: int
     ingested_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]

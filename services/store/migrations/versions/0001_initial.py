@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", TZ, nullable=False),
         sa.Column("stored_at", TZ, nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
-        # Postgres has no Chinese parser: the store segments with jieba, 'simple' indexes the words.
+        # Postgres has no Chinese parser: the store writes character bigrams (services/store/search.py).
         sa.Column(
             "search_vector",
             postgresql.TSVECTOR,
@@ -92,6 +92,26 @@ def upgrade() -> None:
     )
     op.create_index("ix_ingest_log_doc_id", "ingest_log", ["doc_id"])
 
+    # Query side of the bigram index: 实践站 becomes '实践' <-> '践站'; runs are ANDed.
+    op.execute(
+        """
+        CREATE FUNCTION zh_query(query text) RETURNS tsquery
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+          SELECT coalesce(string_agg(phrase, ' & '), '')::tsquery
+          FROM (
+            SELECT CASE
+                     WHEN run ~ '^[一-鿿]' AND char_length(run) > 1 THEN
+                       (SELECT string_agg(quote_literal(substr(run, i, 2)), ' <-> ' ORDER BY i)
+                        FROM generate_series(1, char_length(run) - 1) AS i)
+                     ELSE quote_literal(lower(run))
+                   END AS phrase
+            FROM regexp_matches(query, '[㐀-鿿豈-﫿]+|[A-Za-z0-9]+', 'g') AS m(parts),
+                 LATERAL (SELECT parts[1] AS run) AS r
+          ) AS phrases
+        $$
+        """
+    )
+
     # The analyst's main table: one row per figure with its document and indicator names.
     op.execute(
         """
@@ -109,6 +129,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS metric_facts")
+    op.execute("DROP FUNCTION IF EXISTS zh_query(text)")
     op.drop_table("ingest_log")
     op.drop_table("indicators")
     op.drop_table("metrics")

@@ -1,0 +1,112 @@
+"""Real servers for the tests: testcontainers where Docker answers, else WENMING_TEST_* URLs, else embedded."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from shared.settings import Settings
+
+SHARED_DIR = Path(os.environ.get("WENMING_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+SEEDS_DIR = SHARED_DIR / "data" / "seeds"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_available() -> bool:
+    return _docker_answers()
+
+
+@pytest.fixture(scope="session")
+def redis_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for this test run."""
+    if docker_available:
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
+        return
+    if url := os.environ.get("WENMING_TEST_REDIS_URL"):
+        yield url
+        return
+    from services.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Postgres server for this test run (its maintenance database)."""
+    if docker_available:
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    if url := os.environ.get("WENMING_TEST_DATABASE_URL"):
+        yield url
+        return
+    from services.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), database="postgres")
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A database of this test run's own, dropped at the end."""
+    from services.store.schema import sqlalchemy_url
+
+    name = f"wenming_test_{uuid.uuid4().hex[:12]}"
+    server = sa.engine.make_url(sqlalchemy_url(postgres_server_url))
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def stream_prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def settings(redis_url: str, database_url: str, stream_prefix: str, tmp_path: Path) -> Settings:
+    """Settings for one test: its own streams and inbox, quick timings."""
+    return Settings(
+        redis_url=redis_url,
+        database_url=database_url,
+        stream_prefix=stream_prefix,
+        inbox=tmp_path / "inbox",
+        file_min_age_s=0.3,
+        rescan_interval_s=0.5,
+        reclaim_idle_ms=2_000,
+        batch_size=16,
+    )
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    if not SEEDS_DIR.is_dir():
+        pytest.skip(f"seed documents not found at {SEEDS_DIR} (set WENMING_SHARED_DIR)")
+    return SEEDS_DIR

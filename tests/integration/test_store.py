@@ -1,0 +1,183 @@
+"""The store stage against real Redis and Postgres: idempotent, one transaction per document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from faststream import TestApp
+from faststream.redis import RedisBroker
+
+from services.store.app import create_app
+from services.store.schema import sqlalchemy_url
+from shared.contracts import DeadLetter, DocumentExtracted, DocumentMetadata, Metric
+from shared.settings import Settings
+from shared.streams import Topology
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def _extracted(doc_id: str, *, version: str = "1", figures: int = 2) -> DocumentExtracted:
+    text = "全市注册志愿者42万名，建成新时代文明实践站438个。"
+    metrics = (
+        Metric(
+            value=420000,
+            unit_kind="person",
+            measure_word="名",
+            indicator="volunteer.registered",
+            subject="志愿者",
+            city="淮北市",
+            surface="42万名",
+            start=7,
+            end=11,
+            sentence=text,
+        ),
+        Metric(
+            value=438,
+            unit_kind="count",
+            measure_word="个",
+            indicator="practice.stations",
+            subject="新时代文明实践站",
+            city="淮北市",
+            year=2023,
+            surface="438个",
+            start=23,
+            end=27,
+            sentence=text,
+        ),
+    )[:figures]
+    return DocumentExtracted(
+        doc_id=doc_id,
+        file_name=f"{doc_id[:6]}.txt",
+        original_text=text,
+        text=text,
+        script="simplified",
+        encoding="utf-8",
+        format="txt",
+        size_bytes=len(text.encode()),
+        metadata=DocumentMetadata(title="淮北市志愿服务", places=("淮北市",)),
+        metrics=metrics,
+        extractor_version=version,
+        ingested_at=datetime.now(UTC),
+    )
+
+
+def _count(engine: sa.Engine, sql: str, **params: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(sql), params).scalar_one())
+
+
+async def test_redelivery_and_redrop_store_each_figure_once(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
+    doc_id = "a" * 64
+    async with TestApp(create_app(settings)):
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            for _ in range(3):
+                await broker.publish(_extracted(doc_id), stream=topology.extracted)
+            await eventually(
+                lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
+                lambda n: n == 3,
+            )
+    assert _count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id) == 1
+    assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 2
+    statuses = _count(
+        engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d AND status = 'unchanged'", d=doc_id
+    )
+    assert statuses == 2
+    # The analyst's view joins indicator names from the catalog.
+    with engine.connect() as conn:
+        name = conn.execute(
+            sa.text("SELECT indicator_name_zh FROM metric_facts WHERE document_id = :d AND value = 438"),
+            {"d": doc_id},
+        ).scalar_one()
+    assert "实践站" in name
+    engine.dispose()
+
+
+async def test_a_new_extractor_version_replaces_the_figures(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
+    doc_id = "b" * 64
+    async with TestApp(create_app(settings)):
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            await broker.publish(_extracted(doc_id, version="1", figures=2), stream=topology.extracted)
+            await broker.publish(_extracted(doc_id, version="2", figures=1), stream=topology.extracted)
+            await eventually(
+                lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
+                lambda n: n == 2,
+            )
+    assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 1
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.text("SELECT extractor_version FROM documents WHERE id = :d"), {"d": doc_id}
+        )
+        assert version.scalar_one() == "2"
+    engine.dispose()
+
+
+async def test_dead_letters_and_invalid_messages_land_in_the_ingest_log(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
+    async with TestApp(create_app(settings)):
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            letter = DeadLetter(
+                stage="ingest",
+                doc_id="c" * 64,
+                file_name="scan.pdf",
+                reason="scanned PDF has no text layer",
+                failed_at=datetime.now(UTC),
+            )
+            await broker.publish(letter, stream=topology.dead_letter)
+            await broker.publish({"doc_id": "d" * 64, "file_name": "broken.txt"}, stream=topology.extracted)
+            await eventually(
+                lambda: _async(
+                    _count(
+                        engine,
+                        "SELECT count(*) FROM ingest_log WHERE status = 'failed' "
+                        "AND file_name IN ('scan.pdf', 'broken.txt')",
+                    )
+                ),
+                lambda n: n == 2,
+            )
+    with engine.connect() as conn:
+        reasons = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT file_name, reason FROM ingest_log WHERE file_name IN ('scan.pdf', 'broken.txt')"
+                )
+            ).all()
+        )
+    assert reasons["scan.pdf"] == "scanned PDF has no text layer"
+    assert "not a valid DocumentExtracted" in reasons["broken.txt"]
+    engine.dispose()
+
+
+async def test_chinese_full_text_search_finds_documents(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
+    doc_id = "e" * 64
+    async with TestApp(create_app(settings)):
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            await broker.publish(_extracted(doc_id), stream=topology.extracted)
+            await eventually(
+                lambda: _async(_count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id)),
+                lambda n: n == 1,
+            )
+    query = "SELECT count(*) FROM documents WHERE id = :d AND search_vector @@ zh_query(:q)"
+    assert _count(engine, query, d=doc_id, q="志愿者") == 1
+    assert _count(engine, query, d=doc_id, q="实践站") == 1
+    assert _count(engine, query, d=doc_id, q="文明实践站 志愿者") == 1
+    assert _count(engine, query, d=doc_id, q="垃圾分类") == 0
+    assert _count(engine, query, d=doc_id, q="实践志愿") == 0
+    engine.dispose()
+
+
+async def _async(value: int) -> int:
+    return value
