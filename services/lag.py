@@ -76,7 +76,7 @@ async def _group_lag(client: aioredis.Redis, stream: str, group: str, stuck_afte
     lag = info.get("lag")
     if lag is None:  # Redis < 7 has no lag field, and 7 omits it after some trims: count what is left
         last = _text(info["last-delivered-id"])
-        lag = len(await client.xrange(stream, min=f"({last}", max="+"))
+        lag = len(await client.xrange(stream, min=f"({last}", max="+") or [])
     consumers = [
         ConsumerInfo(_text(c["name"]), int(c["pending"]), int(c["idle"]) / 1000)
         for c in await client.xinfo_consumers(stream, group)

@@ -110,6 +110,6 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
                 child.wait(15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        for server in reversed(servers):
-            server.stop()
+        for embedded in reversed(servers):
+            embedded.stop()
         (data_dir / INSTANCE_FILE).unlink(missing_ok=True)

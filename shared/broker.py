@@ -178,7 +178,8 @@ async def read_stream(
 ) -> list[dict[str, Any]]:
     """The message bodies now in a stream, oldest first (for inspection, not consumption)."""
     bodies = []
-    for _, fields in await client.xrange(stream, count=count):
-        body, _headers = BinaryMessageFormatV1.parse(fields[b"__data__"])
+    for _, fields in await client.xrange(stream, count=count) or []:
+        data = (fields or {}).get(b"__data__", b"null")
+        body, _headers = BinaryMessageFormatV1.parse(data.encode() if isinstance(data, str) else data)
         bodies.append(json.loads(body))
     return bodies

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow
 from shared.contracts import DeadLetter, DocumentExtracted
@@ -21,7 +21,7 @@ def store_document(
 ) -> StoreOutcome:
     """Upsert a document and replace its metrics, in the caller's transaction; safe to repeat."""
     existing = session.execute(
-        select(Document.extractor_version).where(Document.id == document.doc_id).with_for_update()  # type: ignore[arg-type]
+        select(col(Document.extractor_version)).where(col(Document.id) == document.doc_id).with_for_update()
     ).first()
     if existing is not None and existing[0] == document.extractor_version:
         outcome: StoreOutcome = "unchanged"
@@ -29,7 +29,7 @@ def store_document(
         outcome = "updated" if existing is not None else "stored"
     if outcome != "unchanged":
         _upsert_document(session, document=document, search_tokens=search_tokens, now=now)
-        session.execute(delete(MetricRow).where(MetricRow.document_id == document.doc_id))  # type: ignore[arg-type]
+        session.execute(delete(MetricRow).where(col(MetricRow.document_id) == document.doc_id))
         session.add_all(
             MetricRow(
                 document_id=document.doc_id,

@@ -30,9 +30,9 @@ class Document(SQLModel, table=True):
     search_tokens: str = Field(sa_type=Text, description="character bigrams for full-text search")
     extractor_version: str = Field(sa_type=Text)
     metric_count: int
-    ingested_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
-    stored_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
-    updated_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    ingested_at: datetime = Field(sa_type=DateTime(timezone=True))
+    stored_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 class MetricRow(SQLModel, table=True):
@@ -87,4 +87,4 @@ class IngestLogEntry(SQLModel, table=True):
     status: str = Field(sa_type=Text)
     stage: str = Field(sa_type=Text)
     reason: str | None = Field(default=None, sa_type=Text)
-    logged_at: datetime = Field(sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    logged_at: datetime = Field(sa_type=DateTime(timezone=True))
