@@ -124,6 +124,19 @@ def _cmd_lag(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Container health check: the stage's servers answer."""
+    import asyncio
+
+    from services.health import check_stage
+    from shared.settings import Settings
+
+    problems = asyncio.run(check_stage(Settings(), args.stage))
+    for problem in problems:
+        print(f"wenming check {args.stage}: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _configure_logging() -> None:
     import logging
 
@@ -161,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     lag.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes with --watch")
     lag.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
     lag.set_defaults(handler=_cmd_lag)
+
+    check = commands.add_parser("check", help="health check for one stage: exit 0 when its servers answer")
+    check.add_argument("stage", choices=("ingest", "normalize", "extract", "store"))
+    check.set_defaults(handler=_cmd_check)
 
     extract = commands.add_parser("extract", help="print the figures in files, without Redis or Postgres")
     extract.add_argument("files", nargs="+", type=Path)
