@@ -1,4 +1,4 @@
-"""Real servers for the tests: testcontainers where Docker answers, else WENMING_TEST_* URLs, else embedded."""
+"""Real servers for the tests: testcontainers if Docker answers, else WENMING_TEST_* URLs, else embedded."""
 
 from __future__ import annotations
 
@@ -69,9 +69,9 @@ def postgres_server_url(docker_available: bool, tmp_path_factory: pytest.TempPat
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def database_url(postgres_server_url: str) -> Iterator[str]:
-    """A database of this test run's own, dropped at the end."""
+    """A database of this test's own, dropped at the end."""
     from services.store.schema import sqlalchemy_url
 
     name = f"wenming_test_{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,77 @@
+"""`wenming lag` numbers against real Redis 7 and the embedded Redis 6.2 (which has no lag field)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from services.embedded import EmbeddedRedis
+from services.lag import read_lag
+from shared.broker import ensure_consumer_groups, trim_consumed
+from shared.streams import Topology
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def redis_62(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis62"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(params=["configured", "embedded-6.2"])
+async def client(
+    request: pytest.FixtureRequest, redis_url: str, redis_62: str
+) -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.from_url(redis_url if request.param == "configured" else redis_62)
+    yield connection
+    await connection.aclose()
+
+
+async def test_lag_pending_and_consumers_per_stage(client: aioredis.Redis, stream_prefix: str) -> None:
+    topology = Topology(stream_prefix)
+    url = client.connection_pool.connection_kwargs
+    await ensure_consumer_groups(
+        f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}", topology.consumer_groups()
+    )
+    for n in range(5):
+        await client.xadd(topology.ingested, {"n": str(n)})
+    delivered = await client.xreadgroup("normalize", "worker-1", {topology.ingested: ">"}, count=2)
+    await client.xack(topology.ingested, "normalize", delivered[0][1][0][0])
+
+    rows = {row.stream: row for row in await read_lag(client, topology)}
+    normalize = rows[topology.ingested]
+    assert (normalize.length, normalize.lag, normalize.pending) == (5, 3, 1)
+    assert [c.name for c in normalize.consumers] == ["worker-1"]
+    assert normalize.oldest_pending_age_s is not None
+    assert normalize.health == "working"
+    assert rows[topology.normalized].lag == 0 and rows[topology.normalized].health == "idle"
+
+    # Trimming keeps everything the group still needs: the pending entry and the undelivered ones.
+    await trim_consumed(client, topology.ingested)
+    rows = {row.stream: row for row in await read_lag(client, topology)}
+    assert (rows[topology.ingested].length, rows[topology.ingested].lag, rows[topology.ingested].pending) == (
+        4,
+        3,
+        1,
+    )
+
+
+async def test_a_stream_with_entries_and_no_consumer_is_reported(
+    client: aioredis.Redis, stream_prefix: str
+) -> None:
+    topology = Topology(stream_prefix)
+    await client.xadd(topology.normalized, {"n": "1"})
+    rows = {row.stream: row for row in await read_lag(client, topology)}
+    assert rows[topology.normalized].health == "no consumers"
+    assert rows[topology.normalized].lag == 1
+
+
+def test_embedded_server_is_the_old_version(redis_62: str, tmp_path: Path) -> None:
+    import redis
+
+    assert redis.Redis.from_url(redis_62).info()["redis_version"].startswith("6.")

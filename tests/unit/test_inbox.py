@@ -1,0 +1,57 @@
+"""Inbox rules: what is taken, when, and where it goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.ingest.inbox import StabilityTracker, free_destination, is_ignored
+
+
+@pytest.mark.parametrize(
+    ("name", "ignored"),
+    [
+        ("report.txt", False),
+        ("报告.docx", False),
+        ("page.html", False),
+        (".DS_Store", True),
+        (".report.txt.swp", True),
+        ("report.txt.part", True),
+        ("upload.tmp", True),
+        ("~$report.docx", True),
+        ("report.pdf.crdownload", True),
+        ("x.txt.error.txt", True),
+    ],
+)
+def test_hidden_and_temporary_files_are_ignored(name: str, ignored: bool) -> None:
+    assert is_ignored(name) is ignored
+
+
+def test_a_file_is_taken_only_after_it_stops_changing() -> None:
+    tracker = StabilityTracker(min_age=1.0)
+    assert not tracker.is_stable("a.txt", size=10, mtime_ns=1, now=0.0)
+    assert not tracker.is_stable("a.txt", size=10, mtime_ns=1, now=0.5)
+    assert not tracker.is_stable("a.txt", size=20, mtime_ns=2, now=0.9)  # grew: the clock restarts
+    assert not tracker.is_stable("a.txt", size=20, mtime_ns=2, now=1.5)
+    assert tracker.is_stable("a.txt", size=20, mtime_ns=2, now=2.0)
+
+
+def test_no_minimum_age_takes_files_at_once() -> None:
+    assert StabilityTracker(min_age=0).is_stable("a.txt", size=1, mtime_ns=1, now=0.0)
+
+
+def test_files_that_left_are_forgotten() -> None:
+    tracker = StabilityTracker(min_age=1.0)
+    tracker.is_stable("a.txt", size=1, mtime_ns=1, now=0.0)
+    tracker.is_stable("b.txt", size=1, mtime_ns=1, now=0.0)
+    tracker.retain_only({"b.txt"})
+    tracker.forget("b.txt")
+    assert not tracker.waiting
+
+
+def test_destinations_never_overwrite(tmp_path: Path) -> None:
+    assert free_destination(tmp_path, "a.txt") == tmp_path / "a.txt"
+    (tmp_path / "a.txt").write_text("1")
+    (tmp_path / "a-2.txt").write_text("2")
+    assert free_destination(tmp_path, "a.txt") == tmp_path / "a-3.txt"
