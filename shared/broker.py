@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -93,6 +94,20 @@ async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tu
         count += 1
     if count:
         await pipe.execute()
+
+
+class TrimSchedule:
+    """Trim a stream at most every `interval_s`: trimming costs three round trips, batches come often."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self._interval_s = interval_s
+        self._last: dict[str, float] = {}
+
+    async def trim(self, client: aioredis.Redis, stream: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(stream, float("-inf")) >= self._interval_s:
+            self._last[stream] = now
+            await trim_consumed(client, stream)
 
 
 async def trim_consumed(client: aioredis.Redis, stream: str) -> None:

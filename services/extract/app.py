@@ -11,11 +11,11 @@ from faststream.redis.annotations import Pipeline, Redis
 
 from services.extract.extractor import EXTRACTOR_VERSION, Extractor
 from shared.broker import (
+    TrimSchedule,
     batch_subscription,
     build_broker,
     ensure_consumer_groups,
     reclaim_subscription,
-    trim_consumed,
     transform_batch,
 )
 from shared.contracts import DocumentExtracted, DocumentNormalized
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> FastStream:
     """Wire the extract stage: normalized stream in, extracted stream out."""
     broker = build_broker(settings)
     topology = Topology(settings.stream_prefix)
+    trims = TrimSchedule()
     source = topology.normalized
 
     @asynccontextmanager
@@ -80,7 +81,7 @@ def create_app(settings: Settings) -> FastStream:
         raw: list[Any], pipe: Pipeline, redis: Redis, extractor: Extractor = Context()
     ) -> None:
         await run(raw, pipe, extractor)
-        await trim_consumed(redis, source)
+        await trims.trim(redis, source)
 
     @broker.subscriber(stream=reclaim_subscription(settings, source, STAGE))
     async def on_reclaimed(raw: Any, pipe: Pipeline, extractor: Extractor = Context()) -> None:

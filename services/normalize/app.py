@@ -12,11 +12,11 @@ from faststream.redis.annotations import Pipeline, Redis
 from services.normalize.normalizer import ScriptConverter, normalize_text
 from services.normalize.sections import split_sections
 from shared.broker import (
+    TrimSchedule,
     batch_subscription,
     build_broker,
     ensure_consumer_groups,
     reclaim_subscription,
-    trim_consumed,
     transform_batch,
 )
 from shared.contracts import DocumentIngested, DocumentNormalized
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastStream:
     """Wire the normalize stage: ingested stream in, normalized stream out."""
     broker = build_broker(settings)
     topology = Topology(settings.stream_prefix)
+    trims = TrimSchedule()
     source = topology.ingested
 
     @asynccontextmanager
@@ -75,7 +76,7 @@ def create_app(settings: Settings) -> FastStream:
         raw: list[Any], pipe: Pipeline, redis: Redis, converter: ScriptConverter = Context()
     ) -> None:
         await run(raw, pipe, converter)
-        await trim_consumed(redis, source)
+        await trims.trim(redis, source)
 
     @broker.subscriber(stream=reclaim_subscription(settings, source, STAGE))
     async def on_reclaimed(raw: Any, pipe: Pipeline, converter: ScriptConverter = Context()) -> None:

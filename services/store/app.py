@@ -21,6 +21,7 @@ from services.store import repository
 from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
 from services.store.search import search_terms
 from shared.broker import (
+    TrimSchedule,
     batch_subscription,
     build_broker,
     dead_letter,
@@ -28,7 +29,6 @@ from shared.broker import (
     parse_contracts,
     publish_all,
     reclaim_subscription,
-    trim_consumed,
 )
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.settings import Settings
@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> FastStream:
     """Wire the store stage: extracted and dead-letter streams in, Postgres rows out."""
     broker = build_broker(settings)
     topology = Topology(settings.stream_prefix)
+    trims = TrimSchedule()
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
@@ -110,7 +111,7 @@ def create_app(settings: Settings) -> FastStream:
             raw: list[Any], pipe: Pipeline, redis: Redis, store: DocumentStore = Context()
         ) -> None:
             await handle(raw, pipe, store)
-            await trim_consumed(redis, stream)
+            await trims.trim(redis, stream)
 
         @broker.subscriber(stream=reclaim_subscription(settings, stream, STAGE))
         async def on_reclaimed(raw: Any, pipe: Pipeline, store: DocumentStore = Context()) -> None:
