@@ -103,8 +103,13 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
     try:
         engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
         # The store migrates the fresh database as it starts.
-        asyncio.run(eventually(lambda: _scalar_async(engine, "SELECT to_regclass('ingest_log') IS NOT NULL"),
-                               bool, timeout=60))
+        asyncio.run(
+            eventually(
+                lambda: _scalar_async(engine, "SELECT to_regclass('ingest_log') IS NOT NULL"),
+                bool,
+                timeout=60,
+            )
+        )
         for seed in sorted(seeds_dir.glob("*.txt")):
             inbox.mkdir(exist_ok=True)
             shutil.copy(seed, inbox / f"up-{seed.name}")
