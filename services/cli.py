@@ -106,8 +106,8 @@ def _cmd_env(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    for key, value in instance.items():
-        print(f"{key}={shlex.quote(value)}")
+    for key in ("WENMING_REDIS_URL", "WENMING_DATABASE_URL"):
+        print(f"{key}={shlex.quote(instance[key])}")
     return 0
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
 from shared.streams import Topology
 
-Health = Literal["idle", "working", "no consumers", "stuck"]
+Health = Literal["idle", "working", "falling behind", "no consumers", "stuck"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,18 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def render_table(rows: list[StageLag], dead_letters: int) -> str:
+def with_trend(previous: list[StageLag], current: list[StageLag]) -> list[StageLag]:
+    """Between two readings, a working stage whose lag grew is falling behind."""
+    before = {(r.stream, r.group): r.lag for r in previous}
+    return [
+        replace(r, health="falling behind")
+        if r.health == "working" and r.lag > before.get((r.stream, r.group), r.lag)
+        else r
+        for r in current
+    ]
+
+
+def render_table(rows: list[StageLag], dead_letters: int, inbox_waiting: int | None = None) -> str:
     """A screenful for the operator: one line per stage, then the verdict."""
     header = ("stage", "stream", "length", "lag", "pending", "oldest", "consumers", "health")
     lines = [header]
@@ -121,17 +132,20 @@ def render_table(rows: list[StageLag], dead_letters: int) -> str:
     out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
     verdict = overall(rows)
     out.append("")
-    out.append(f"pipeline: {verdict}    dead letters: {dead_letters}    ({time.strftime('%H:%M:%S')})")
+    inbox = "" if inbox_waiting is None else f"    inbox: {inbox_waiting} waiting"
+    out.append(f"pipeline: {verdict}{inbox}    dead letters: {dead_letters}    ({time.strftime('%H:%M:%S')})")
     return "\n".join(out)
 
 
 def overall(rows: list[StageLag]) -> str:
-    """The worst stage decides: stuck > no consumers > working > idle."""
-    for word in ("stuck", "no consumers", "working"):
-        if any(r.health == word for r in rows):
-            return {
-                "stuck": "STUCK",
-                "no consumers": "STOPPED (a stage has no consumers)",
-                "working": "healthy, working",
-            }[word]
+    """The worst stage decides: stuck > no consumers > falling behind > working > idle."""
+    verdicts = {
+        "stuck": "STUCK",
+        "no consumers": "STOPPED (a stage has no consumers)",
+        "falling behind": "FALLING BEHIND (lag is growing)",
+        "working": "healthy, working",
+    }
+    for health, verdict in verdicts.items():
+        if any(r.health == health for r in rows):
+            return verdict
     return "healthy, idle"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from services.lag import read_lag, render_table
+from services.ingest.inbox import is_ignored
+from services.lag import StageLag, read_lag, render_table, with_trend
 from services.supervisor import read_instance
 from shared.settings import Settings
 from shared.streams import Topology
@@ -17,22 +18,26 @@ from shared.streams import Topology
 
 async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: bool, interval: float) -> int:
     """Print lag once, or until Ctrl-C with --watch; exit 1 when no Redis can be found."""
-    redis_url = settings.redis_url or (read_instance(data_dir) or {}).get("WENMING_REDIS_URL")
+    instance = read_instance(data_dir) or {}
+    redis_url = settings.redis_url or instance.get("WENMING_REDIS_URL")
+    inbox = Path(instance["inbox"]) if "inbox" in instance else settings.inbox
     if not redis_url:
         print("wenming lag: set WENMING_REDIS_URL or run it where `wenming up` runs", file=sys.stderr)
         return 1
     topology = Topology(settings.stream_prefix)
     client = aioredis.from_url(redis_url)
+    previous: list[StageLag] = []
     try:
         while True:
             rows = await read_lag(client, topology, stuck_after_s=settings.reclaim_idle_ms / 1000)
+            rows, previous = with_trend(previous, rows), rows
             if as_json:
                 print(json.dumps([r.as_json() for r in rows], ensure_ascii=False), flush=True)
             else:
                 dead = int(await client.xlen(topology.dead_letter))
                 if watch:
                     print("\033[2J\033[H", end="")
-                print(render_table(rows, dead), flush=True)
+                print(render_table(rows, dead, inbox_waiting(inbox)), flush=True)
             if not watch:
                 return 0
             await asyncio.sleep(interval)
@@ -40,3 +45,11 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
         return 0
     finally:
         await client.aclose()
+
+
+def inbox_waiting(inbox: Path) -> int | None:
+    """Files in the inbox not yet taken, when the inbox is on this machine."""
+    try:
+        return sum(1 for p in inbox.iterdir() if not is_ignored(p.name) and not p.is_dir())
+    except OSError:
+        return None

@@ -27,7 +27,11 @@ def read_instance(data_dir: Path) -> dict[str, str] | None:
         os.kill(int(instance["pid"]), 0)
     except (OSError, ValueError, KeyError):
         return None
-    return {"WENMING_REDIS_URL": instance["redis_url"], "WENMING_DATABASE_URL": instance["database_url"]}
+    return {
+        "WENMING_REDIS_URL": instance["redis_url"],
+        "WENMING_DATABASE_URL": instance["database_url"],
+        "inbox": instance["inbox"],
+    }
 
 
 def run_pipeline(settings: Settings, *, data_dir: Path) -> int:

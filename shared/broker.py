@@ -49,6 +49,22 @@ async def ensure_consumer_groups(redis_url: str, pairs: Iterable[tuple[str, str]
         await client.aclose()
 
 
+async def retire_consumer(redis_url: str, pairs: Iterable[tuple[str, str]], consumer: str) -> None:
+    """On a clean stop, leave the group if nothing is pending, so `wenming lag` lists live replicas only."""
+    client = aioredis.from_url(redis_url)
+    try:
+        for stream, group in pairs:
+            mine = await client.xpending_range(
+                stream, group, min="-", max="+", count=1, consumername=consumer
+            )
+            if not mine:
+                await client.xgroup_delconsumer(stream, group, consumer)
+    except ResponseError:
+        log.debug("consumer %s not retired", consumer, exc_info=True)
+    finally:
+        await client.aclose()
+
+
 def batch_subscription(settings: Settings, stream: str, group: str) -> StreamSub:
     """Read new entries in batches through the stage's group, as this replica."""
     return StreamSub(

@@ -16,6 +16,7 @@ from shared.broker import (
     build_broker,
     ensure_consumer_groups,
     reclaim_subscription,
+    retire_consumer,
     transform_batch,
 )
 from shared.contracts import DocumentExtracted, DocumentNormalized
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> FastStream:
         await ensure_consumer_groups(settings.require_redis_url(), topology.consumer_groups())
         app.context.set_global("extractor", Extractor())
         yield
+        await retire_consumer(settings.require_redis_url(), [(source, STAGE)], settings.consumer_name)
 
     app = FastStream(broker, lifespan=lifespan)
 

@@ -17,6 +17,7 @@ from shared.broker import (
     build_broker,
     ensure_consumer_groups,
     reclaim_subscription,
+    retire_consumer,
     transform_batch,
 )
 from shared.contracts import DocumentIngested, DocumentNormalized
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> FastStream:
         await ensure_consumer_groups(settings.require_redis_url(), topology.consumer_groups())
         app.context.set_global("converter", ScriptConverter())
         yield
+        await retire_consumer(settings.require_redis_url(), [(source, STAGE)], settings.consumer_name)
 
     app = FastStream(broker, lifespan=lifespan)
 

@@ -29,6 +29,7 @@ from shared.broker import (
     parse_contracts,
     publish_all,
     reclaim_subscription,
+    retire_consumer,
 )
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.settings import Settings
@@ -85,6 +86,11 @@ def create_app(settings: Settings) -> FastStream:
         app.context.set_global("store", store)
         yield
         store.engine.dispose()
+        await retire_consumer(
+            settings.require_redis_url(),
+            [(topology.extracted, STAGE), (topology.dead_letter, STAGE)],
+            settings.consumer_name,
+        )
 
     app = FastStream(broker, lifespan=lifespan)
 

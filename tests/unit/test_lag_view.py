@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from services.lag import ConsumerInfo, StageLag, judge, overall, render_table
+from services.lag import ConsumerInfo, StageLag, judge, overall, render_table, with_trend
 
 ACTIVE = [ConsumerInfo("host-1", 0, 0.5)]
 ASLEEP = [ConsumerInfo("host-1", 3, 600.0)]
@@ -46,3 +48,15 @@ def test_table_has_a_line_per_stage_and_a_verdict() -> None:
     assert lines[0].split()[:4] == ["stage", "stream", "length", "lag"]
     assert lines[1].startswith("normalize") and lines[2].startswith("store")
     assert "pipeline: STUCK" in lines[-1] and "dead letters: 2" in lines[-1]
+
+
+def test_a_working_stage_whose_lag_grows_is_falling_behind() -> None:
+    earlier = [_row("normalize", "working"), _row("store", "working")]
+    later = [replace(earlier[0], lag=9), replace(earlier[1], lag=0)]
+    trend = with_trend(earlier, later)
+    assert [r.health for r in trend] == ["falling behind", "working"]
+    assert overall(trend).startswith("FALLING BEHIND")
+
+
+def test_inbox_backlog_is_shown_when_known() -> None:
+    assert "inbox: 7 waiting" in render_table([_row("store", "idle")], dead_letters=0, inbox_waiting=7)
