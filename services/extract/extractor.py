@@ -2,20 +2,77 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
+import jieba
+import jieba.posseg
+
+from services.normalize.sections import split_sections
 from shared.contracts import DocumentMetadata, Metric, Section
 
-EXTRACTOR_VERSION = "0.0.1"
+from .catalog import DEFAULT_CATALOG, IndicatorMatcher, load_catalog
+from .dates import CUMULATIVE, FUTURE_SECTION, find_years, relative_year
+from .figures import Figure, find_figures
+from .metadata import PageFacts, read_page_facts
+from .places import Gazetteer, Place, PlaceResolver, collapse_chains, main_place, most_specific
+from .sentences import Paragraph, Sentence, clause_bounds, split_paragraphs, split_sentences
+from .subjects import distribute_subjects, subject_of
 
-_FIGURE = re.compile(r"(\d+(?:\.\d+)?)(万|亿)?(名|个|人|支|次|处|%)")
-_SCALE = {"万": 1e4, "亿": 1e8, None: 1.0}
-_KIND = {"名": "person", "人": "person", "个": "count", "支": "count", "次": "times", "处": "count", "%": "percent"}
+EXTRACTOR_VERSION = "0.1.0"
+
+# Page furniture: contact lines and copyright; figures there are not campaign results.
+_CHROME = re.compile(
+    r"(?:电话|传真|QQ群?|微信号?)\s*[:：]?\s*\d{3,}|邮箱\s*[:：]|E-?mail|版权所有|Copyright|ICP|备案号|免责声明|"
+    r"原文链接|https?://|www\.|责编|责任编辑"
+)
+# Counters under an article ('阅读 3521', '评论(12条)'); only on a short line, where no sentence is.
+_COUNTER = re.compile(
+    r"(?:反对|举报|收藏|点赞|评论|阅读|浏览|点击|分享|转发|回复|相关新闻)\s*(?:次数|量|数)?\s*[:：(（]?\s*\d"
+)
+_COUNTER_MAX_LEN = 40
+_CHROME_MAX_LEN = 200
+_NOUN_FLAGS = ("n", "an", "j")  # a verbal noun (启动) alone does not name a subject
+# A county or city at the head of a sentence is that sentence's own place ('3月2日,成都市武侯区举办…').
+_TOPIC_LEAD = re.compile(
+    r"^(?:【|\[|〔|本报|新华社)?(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
+    r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:近年来|今年以来|今年|去年|以来|近日|日前|目前)?[,，、]?"
+    r"(?:记者)?(?:在|由|据|从)?$"
+)
+
+
+@dataclass
+class _ReadingState:
+    """The years and place in force while reading a section top to bottom."""
+
+    document: int | None = None
+    heading: int | None = None
+    paragraph: int | None = None
+    paragraph_index: int = -1
+    future: bool = False
+    place: Place | None = None  # a place opening the paragraph holds for the rest of it
 
 
 class Extractor:
     """Holds the heavy resources (tokenizer, catalog, gazetteer); build once per process."""
+
+    def __init__(
+        self,
+        *,
+        catalog_path: Path = DEFAULT_CATALOG,
+        gazetteer: Gazetteer | None = None,
+        resolve_relative_years: bool = False,
+    ) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        self._matcher = IndicatorMatcher(load_catalog(catalog_path))
+        self._gazetteer = gazetteer or Gazetteer.from_jionlp()
+        # The annotation guideline gives a year only where the text states it; 今年 is left unresolved.
+        self._resolve_relative_years = resolve_relative_years
 
     def extract(
         self,
@@ -26,18 +83,235 @@ class Extractor:
         sections: Sequence[Section] = (),
     ) -> tuple[DocumentMetadata, list[Metric]]:
         """Return the document's metadata and its figures, offsets mapped into `original`."""
+        sections = list(sections) or split_sections(text)
+        facts = read_page_facts(text)
+        paragraphs = split_paragraphs(text)
+        sentences = split_sentences(text, paragraphs)
+        resolver = PlaceResolver(self._gazetteer, text, _word_bounds_of)
+
+        title_place = self._title_place(text, facts.title, resolver)
+        section_places = [
+            self._section_place(s, paragraphs, resolver, title_place, len(sections)) for s in sections
+        ]
+        document_place = (
+            title_place if title_place and title_place.level != "province" else main_place(resolver.mentions)
+        )
+
+        title_years = [y for y in find_years(facts.title or "") if not y.opens_span and not y.with_month]
+        metrics: list[Metric] = []
+        section_index = -1
+        state = _ReadingState()
+        for sentence in sentences:
+            while section_index + 1 < len(sections) and sentence.start >= sections[section_index + 1].start:
+                section_index += 1
+                # The page title's year speaks for its first (often only) article.
+                state = _ReadingState(
+                    document=title_years[0].year if title_years and section_index == 0 else None
+                )
+            section_place = section_places[section_index] if section_index >= 0 else document_place
+            self._advance_state(state, sentence)
+            place = self._sentence_place(sentence, resolver, state.place or section_place)
+            if sentence.position == 0 and place is not section_place:
+                state.place = place
+            if _is_chrome(text, sentence.paragraph):
+                continue
+            figures = find_figures(sentence.compact)
+            if not figures:
+                continue
+            metrics.extend(self._metrics_of(sentence, figures, text, original, offsets, place, state, facts))
+        ordered = [document_place, *section_places] if len(sections) == 1 else [title_place, *section_places]
+        places = tuple(dict.fromkeys(p.display for p in ordered if p is not None))
+        metadata = DocumentMetadata(
+            title=facts.title,
+            published_on=facts.published_on,
+            source=facts.source,
+            author=facts.author or next((s.byline for s in sections if s.byline), None),
+            places=places or ((document_place.display,) if document_place else ()),
+        )
+        return metadata, metrics
+
+    # -- places -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _title_place(text: str, title: str | None, resolver: PlaceResolver) -> Place | None:
+        if not title:
+            return None
+        start = text.find(title)
+        if start < 0:
+            return None
+        return most_specific(p for _, p in resolver.in_span(start, start + len(title)))
+
+    @staticmethod
+    def _section_place(
+        section: Section,
+        paragraphs: list[Paragraph],
+        resolver: PlaceResolver,
+        title_place: Place | None,
+        n_sections: int,
+    ) -> Place | None:
+        if section.headline:
+            head_end = section.start
+            for para in paragraphs:
+                if para.end <= section.start:
+                    continue
+                if para.start >= section.end or not (para.is_heading or _is_subtitle(para, resolver)):
+                    break
+                head_end = para.end
+            place = most_specific(p for _, p in resolver.in_span(section.start, head_end))
+            if place is not None:
+                return place
+        if n_sections == 1 and title_place is not None and title_place.level != "province":
+            return title_place
+        return main_place(resolver.in_span(section.start, section.end)) or title_place
+
+    @staticmethod
+    def _sentence_place(
+        sentence: Sentence, resolver: PlaceResolver, section_place: Place | None
+    ) -> Place | None:
+        for mention, place in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+            if place.level == "province":
+                continue
+            lead = "".join(ch for ch in resolver.text[sentence.start : mention.start] if not ch.isspace())
+            if not _TOPIC_LEAD.match(lead):
+                break
+            if section_place is not None and (
+                section_place.is_within(place) or place.is_within(section_place)
+            ):
+                # The section's own city or one of its districts: the figure stays the section's.
+                return section_place
+            return place
+        return section_place
+
+    # -- years --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _advance_state(state: _ReadingState, sentence: Sentence) -> None:
+        para = sentence.paragraph
+        if para.index != state.paragraph_index:
+            state.paragraph_index = para.index
+            state.paragraph = None
+            state.place = None
+        if FUTURE_SECTION.search(sentence.compact):
+            state.future = True
+        years = [y for y in find_years(sentence.compact) if not y.opens_span and not y.with_month]
+        if para.is_heading:
+            state.heading = years[0].year if years else None
+            return
+        for year in years:
+            lead = sentence.compact[: year.start]
+            at_head = len(re.sub(r"[❶-❿①-⑳\d一二三四五六七八九十、.．)）]", "", lead)) == 0
+            follows = sentence.compact[year.end : year.end + 1]
+            if at_head or follows in "，,":
+                state.paragraph = year.year
+
+    def _year_of(
+        self, sentence: Sentence, figure: Figure, state: _ReadingState, published: date | None
+    ) -> int | None:
+        mentions = find_years(sentence.compact)
+        before = [y for y in mentions if y.start < figure.start] or mentions
+        if before:
+            chosen = before[-1]
+            return None if chosen.opens_span else chosen.year
+        if state.paragraph is not None:
+            return state.paragraph
+        if self._resolve_relative_years:
+            resolved = relative_year(sentence.compact, published)
+            if resolved is not None:
+                return resolved
+        if CUMULATIVE.search(sentence.compact) or state.future:
+            return None
+        return state.heading or state.document
+
+    # -- figures ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _distributed_subjects(
+        compact: str, figures: list[Figure], clauses: list[tuple[int, int]]
+    ) -> dict[int, str]:
+        """Subjects of coordinated values shared out by 分别, keyed by figure index."""
+        subjects: dict[int, str] = {}
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, clause in enumerate(clauses):
+            groups.setdefault(clause, []).append(index)
+        for clause, indexes in groups.items():
+            spread = distribute_subjects(compact, [figures[i] for i in indexes], clause)
+            if spread:
+                subjects.update(zip(indexes, spread, strict=True))
+        return subjects
+
+    def _metrics_of(
+        self,
+        sentence: Sentence,
+        figures: list[Figure],
+        text: str,
+        original: str,
+        offsets: Sequence[int],
+        place: Place | None,
+        state: _ReadingState,
+        facts: PageFacts,
+    ) -> list[Metric]:
+        compact = sentence.compact
+        clauses = [clause_bounds(compact, f.number_start) for f in figures]
+        elliptical = [_lacks_noun(compact, f, c) for f, c in zip(figures, clauses, strict=True)]
+        matches = self._matcher.match_sentence(compact, figures, clauses, elliptical)
+        sentence_text = text[sentence.start : sentence.end].strip()
         metrics = []
-        for m in _FIGURE.finditer(text):
-            start, end = offsets[m.start()], offsets[m.end() - 1] + 1
+        shared = self._distributed_subjects(compact, figures, clauses)
+        previous_end = 0
+        for index, (figure, clause, match) in enumerate(zip(figures, clauses, matches, strict=True)):
+            t_start, t_end = sentence.text_span(figure.start, figure.end)
+            o_start, o_end = offsets[t_start], offsets[t_end - 1] + 1
             metrics.append(
                 Metric(
-                    value=float(m.group(1)) * _SCALE[m.group(2)],
-                    unit_kind=_KIND[m.group(3)],  # type: ignore[arg-type]
-                    measure_word=m.group(3),
-                    surface=original[start:end],
-                    start=start,
-                    end=end,
-                    sentence=text[max(0, m.start() - 30) : m.end() + 30],
+                    value=round(figure.value, 6),
+                    unit_kind=figure.unit_kind,
+                    measure_word=figure.measure_word,
+                    qualifier=figure.qualifier,
+                    indicator=match.code if match else None,
+                    subject=shared.get(index)
+                    or subject_of(
+                        compact, figure, clause, match.trigger if match else None, after_previous=previous_end
+                    ),
+                    city=place.display if place else None,
+                    year=self._year_of(sentence, figure, state, facts.published_on),
+                    surface=original[o_start:o_end],
+                    start=o_start,
+                    end=o_end,
+                    sentence=sentence_text,
                 )
             )
-        return DocumentMetadata(), metrics
+            previous_end = figure.end
+        return metrics
+
+
+def _is_chrome(text: str, para: Paragraph) -> bool:
+    body = text[para.start : para.end]
+    if len(body) <= _COUNTER_MAX_LEN and _COUNTER.search(body):
+        return True
+    return len(body) <= _CHROME_MAX_LEN and bool(_CHROME.search(body))
+
+
+def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int]) -> bool:
+    """An elliptical clause ('今年先期启动25个') borrows its subject from the clause before."""
+    rest = compact[clause[0] : figure.start] + compact[figure.end : clause[1]]
+    rest = re.sub(r"[\d.%，,。；;、]", "", rest)
+    if not rest:
+        return True
+    return not any(pair.flag.startswith(_NOUN_FLAGS) for pair in jieba.posseg.lcut(rest) if pair.flag != "nr")
+
+
+def _word_bounds_of(text: str) -> set[int]:
+    """Word boundaries of `text` by jieba."""
+    bounds = {0, len(text)}
+    for _, start, end in jieba.tokenize(text):
+        bounds.add(start)
+        bounds.add(end)
+    return bounds
+
+
+def _is_subtitle(para: Paragraph, resolver: PlaceResolver) -> bool:
+    """A '——' subtitle or '◎' byline line directly under a headline."""
+    return resolver.text[para.start : para.end].lstrip().startswith(("——", "◎", "--"))
+
+
+__all__ = ["EXTRACTOR_VERSION", "Extractor"]

@@ -19,6 +19,8 @@ _WIRE_LEAD = re.compile(
 _WIRE_PLAIN = re.compile(r"^(?:本报讯|新华社\S{0,6}电|本报\S{0,6}讯)")
 _SUBTITLE = re.compile(r"^(?:——|--|－－)")
 _BREAK = re.compile(r"^[\s\-—_=*＊◎·•~～#＝]{3,}$")
+# '浙江义乌市：小商品里的文明' — a headline led by a place and a colon opens that place's article.
+_PLACE_HEADLINE = re.compile(r"^[\u4e00-\u9fff]{1,12}(?:省|市|区|县|州|盟|旗)[\u4e00-\u9fff]{0,8}[：:]\S")
 _CAPTION_CREDIT = re.compile(r"[\u4e00-\u9fff]{2,4}\s*摄\s*[）)]?\s*$")
 
 
@@ -75,6 +77,8 @@ def _opens_article(lines: list[_Line], i: int) -> tuple[int, str | None, str | N
         return j + 1, headline, byline
     if byline is not None or _WIRE_PLAIN.match(lines[j].text):
         return j, headline, byline
+    if _PLACE_HEADLINE.match(lines[i].text) and not _is_headline(lines[j].text):
+        return j, headline, None
     return None
 
 

@@ -50,7 +50,7 @@ async def test_seeds_dropped_in_the_inbox_become_rows_once(settings: Settings, s
             timeout=60,
         )
         metrics = _scalar(engine, "SELECT count(*) FROM metrics")
-        assert isinstance(metrics, int) and metrics >= 50
+        assert isinstance(metrics, int) and metrics >= 150
 
         traditional = next(s for s in seeds if s.name.startswith("000_"))
         with engine.connect() as conn:

@@ -1,0 +1,282 @@
+"""The indicator catalog: loading it and matching a figure to the indicator its sentence names."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from shared.contracts import UnitKind
+
+from .figures import Figure
+from .units import UNIT_BY_WORD
+
+DEFAULT_CATALOG = Path(__file__).with_name("indicators.yaml")
+
+_NUMERAL_SLOT = r"[\d.,０-９零〇一二两三四五六七八九十百千万亿]+"
+_SLOT_LEAD = r"(?:超过|超|逾|突破|约|近|达到|达|不到|不足)?"
+_SLOT_TAIL = r"[余多]?[十百千万亿]*[余多]?"
+_GAP = r"[^。；;]{0,30}?"
+_WILDCARD = r"[^“”。，,]{1,8}?"
+# Corner brackets and straight quotes read as the curly quotes the catalog is written with.
+_QUOTES = str.maketrans("「」『』", "“”“”")
+# A trigger's literal tail after '{N}' begins with a multiplier or qualifier the slot already allows.
+_TAIL_NOISE = "余多十百千万亿"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One catalog entry, with what it may measure."""
+
+    code: str
+    name_zh: str
+    unit_kinds: frozenset[str]
+    measure_words: frozenset[str]
+    keywords: tuple[str, ...]
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (trigger as written, compiled)
+
+    def accepts(self, unit_kind: UnitKind, measure_word: str) -> bool:
+        """Whether a figure of this kind and measure word can be this indicator."""
+        if unit_kind not in self.unit_kinds:
+            return False
+        return not measure_word or not self.measure_words or measure_word in self.measure_words
+
+
+@dataclass(frozen=True)
+class Match:
+    """A figure's indicator with the evidence that chose it."""
+
+    code: str
+    trigger: str
+    score: float
+
+
+def _base_measure_word(word: str) -> str:
+    word = word.split("/", 1)[0]
+    if word == "百分之":
+        return "%"
+    return word.lstrip("万亿") or word
+
+
+def _compile_pattern(trigger: str) -> re.Pattern[str]:
+    parts = trigger.split("{N}")
+    regex = []
+    for i, part in enumerate(parts):
+        if i > 0:
+            part = part.lstrip(_TAIL_NOISE)
+            regex.append(f"{_SLOT_LEAD}(?P<n{i}>{_NUMERAL_SLOT}){_SLOT_TAIL}")
+        pieces = []
+        for chunk in re.split(r"(…|X)", part):
+            if chunk == "…":
+                pieces.append(_GAP)
+            elif chunk == "X":
+                pieces.append(_WILDCARD)
+            else:
+                pieces.append(re.escape(chunk))
+        regex.append("".join(pieces))
+    return re.compile("".join(regex))
+
+
+def _keywords_of(trigger: str, measure_words: Iterable[str]) -> list[str]:
+    """Bare keywords a trigger gives: its literal fragments without measure words."""
+    words = sorted({_base_measure_word(w) for w in measure_words} | {"个", "名", "人"}, key=len, reverse=True)
+    keywords = []
+    for index, fragment in enumerate(re.split(r"\{N\}|…", trigger)):
+        fragment = fragment.strip()
+        if "{N}" in trigger and index > 0:
+            fragment = fragment.lstrip(_TAIL_NOISE)
+            for word in words:
+                if fragment.startswith(word):
+                    fragment = fragment[len(word) :]
+                    break
+        fragment = fragment.rstrip("共达到为")
+        # A short verb cut out of a pattern ('开展…', '提供…') names nothing by itself.
+        shortest = 3 if "{N}" in trigger or "…" in trigger else 2
+        if len(fragment) >= shortest and "X" not in fragment:
+            keywords.append(fragment)
+    return keywords
+
+
+def _jionlp_simplifier() -> Callable[[str], str]:
+    # jionlp prints a banner on import; stdout carries our JSON lines.
+    with contextlib.redirect_stdout(io.StringIO()):
+        import jionlp
+
+    def to_simplified(text: str) -> str:
+        """Character-level Traditional→Simplified."""
+        return str(jionlp.tra2sim(text, mode="char"))
+
+    return to_simplified
+
+
+def load_catalog(
+    path: Path = DEFAULT_CATALOG, *, to_simplified: Callable[[str], str] | None = None
+) -> list[Indicator]:
+    """Load the indicator catalog YAML into matchers; Traditional triggers are matched in Simplified."""
+    simplify = to_simplified or _jionlp_simplifier()
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    indicators = []
+    for entry in entries:
+        measure_words = [str(w) for w in entry.get("measure_words") or []]
+        kinds = {entry["unit_kind"]}
+        for word in measure_words:
+            unit = UNIT_BY_WORD.get(_base_measure_word(word))
+            if unit is not None:
+                kinds.add(unit.kind)
+        raw_triggers = [str(t) for t in entry.get("triggers") or []]
+        # Keep the trigger as written too: character-level conversion is lossy (覆盖 → 复盖).
+        triggers = list(dict.fromkeys(t for raw in raw_triggers for t in (raw, simplify(raw))))
+        keywords: list[str] = []
+        patterns = []
+        for trigger in triggers:
+            if "{N}" in trigger:
+                patterns.append((trigger, _compile_pattern(trigger)))
+            keywords.extend(_keywords_of(trigger, measure_words))
+        indicators.append(
+            Indicator(
+                code=entry["code"],
+                name_zh=entry.get("name_zh", ""),
+                unit_kinds=frozenset(kinds),
+                measure_words=frozenset(_base_measure_word(w) for w in measure_words),
+                keywords=tuple(dict.fromkeys(keywords)),
+                patterns=tuple(patterns),
+            )
+        )
+    return indicators
+
+
+class IndicatorMatcher:
+    """Chooses, for each figure of a sentence, the catalog indicator its wording names, or None."""
+
+    # Rates per area or per head are not the absolute counts the catalog measures.
+    _DENSITY = re.compile(r"密度|人均|平均|每平方|每万人|每千人|每百人|占比")
+
+    def __init__(self, indicators: list[Indicator]) -> None:
+        self.indicators = indicators
+        self._by_code = {ind.code: ind for ind in indicators}
+        self._keywords: list[tuple[str, Indicator]] = sorted(
+            ((kw, ind) for ind in indicators for kw in ind.keywords), key=lambda pair: -len(pair[0])
+        )
+
+    def match_sentence(
+        self, compact: str, figures: list[Figure], clauses: list[tuple[int, int]], elliptical: list[bool]
+    ) -> list[Match | None]:
+        """Indicator of each figure; `clauses[i]` is figure i's clause, `elliptical[i]` if it lacks a noun."""
+        compact = compact.translate(_QUOTES)  # same length: offsets of figures still hold
+        pattern_hits = self._pattern_hits(compact)
+        keyword_hits = [(compact.find(kw), kw, ind) for kw, ind in self._keywords if kw in compact]
+        occurrences: list[tuple[int, int, str, Indicator]] = []
+        for first, kw, ind in keyword_hits:
+            pos = first
+            while pos >= 0:
+                occurrences.append((pos, pos + len(kw), kw, ind))
+                pos = compact.find(kw, pos + 1)
+        results: list[Match | None] = []
+        for i, fig in enumerate(figures):
+            results.append(
+                self._match_figure(
+                    compact, fig, figures, clauses[i], elliptical[i], pattern_hits, occurrences
+                )
+            )
+        return results
+
+    def _pattern_hits(self, compact: str) -> dict[int, list[tuple[str, Indicator]]]:
+        hits: dict[int, list[tuple[str, Indicator]]] = {}
+        for ind in self.indicators:
+            for trigger, pattern in ind.patterns:
+                for m in pattern.finditer(compact):
+                    for name, value in m.groupdict().items():
+                        if value is not None and name.startswith("n"):
+                            hits.setdefault(m.start(name), []).append((trigger, ind))
+        return hits
+
+    def _match_figure(
+        self,
+        compact: str,
+        fig: Figure,
+        figures: list[Figure],
+        clause: tuple[int, int],
+        elliptical: bool,
+        pattern_hits: dict[int, list[tuple[str, Indicator]]],
+        occurrences: list[tuple[int, int, str, Indicator]],
+    ) -> Match | None:
+        c_start, c_end = clause
+        if self._DENSITY.search(compact, c_start, c_end):
+            return None
+        best: Match | None = None
+        for trigger, ind in pattern_hits.get(fig.number_start, []):
+            if ind.accepts(fig.unit_kind, fig.measure_word):
+                # The more literal text a pattern pins down, the surer it is; a wildcard pins little.
+                literal = len(trigger.replace("{N}", "").replace("…", "").replace("X", ""))
+                candidate = Match(ind.code, trigger, 1000.0 + literal)
+                if best is None or candidate.score > best.score:
+                    best = candidate
+        if best is not None:
+            return best
+        s_start, s_end = _segment(compact, fig.number_start, c_start, c_end)
+        for k_start, k_end, kw, ind in occurrences:
+            if not ind.accepts(fig.unit_kind, fig.measure_word):
+                continue
+            if k_start < fig.end and k_end > fig.start:
+                continue
+            if s_start <= k_start and k_end <= s_end:
+                tier = 3
+            elif c_start <= k_start and k_end <= c_end:
+                tier = 2
+            elif elliptical and k_end <= c_start:
+                tier = 1
+            else:
+                continue
+            if k_end <= fig.start:
+                gap = compact[k_end : fig.start]
+                if _in_closed_list(compact, k_start, k_end, fig.start, c_start):
+                    continue
+                distance = len(gap)
+            else:
+                gap = compact[fig.unit_end : k_start]
+                distance = len(gap)
+            # An elliptical clause borrows across the figure its antecedent clause already holds.
+            if tier > 1 and _figure_between(figures, fig, k_start, k_end, compact):
+                continue
+            score = tier * 100 + min(len(kw), 10) * 3 - min(distance, 40) * 0.8
+            if best is None or score > best.score:
+                best = Match(ind.code, kw, score)
+        return best
+
+
+def _segment(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
+    start = pos
+    while start > lo and compact[start - 1] != "、":
+        start -= 1
+    end = pos
+    while end < hi and compact[end] != "、":
+        end += 1
+    return start, end
+
+
+def _in_closed_list(compact: str, k_start: int, k_end: int, fig_start: int, clause_start: int) -> bool:
+    """A keyword that is one item of an 'A、B、C等' list counts a mixed bag, not itself."""
+    gap = compact[k_end:fig_start]
+    if "等" not in gap:
+        return False
+    list_end = k_end + gap.index("等")
+    return "、" in compact[clause_start:list_end]
+
+
+def _figure_between(figures: list[Figure], fig: Figure, k_start: int, k_end: int, compact: str) -> bool:
+    """A keyword separated from the figure by another figure belongs to that one ('A 3个、B 5个')."""
+    lo, hi = (k_end, fig.start) if k_end <= fig.start else (fig.end, k_start)
+    for other in figures:
+        if other is fig or not (lo <= other.start and other.end <= hi):
+            continue
+        # Coordinated values share their subject: '分别提高20元和35元', '4%和6%'.
+        joint = compact[other.end : fig.start] if other.end <= fig.start else compact[fig.end : other.start]
+        if joint in ("和", "与", "及", "、", "或", "和近", "至") and k_end <= fig.start:
+            continue
+        return True
+    return False

@@ -1,0 +1,91 @@
+"""Calendar years a figure refers to, and the document's publication date."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .numbers import fold_width, parse_chinese
+
+_YEAR = r"(?P<year>(?:19|20)\d{2}|[一二〇零][〇零一二三四五六七八九]{3})年"
+YEAR_MENTION = re.compile(_YEAR + r"(?P<tail>度|份)?")
+# A year that opens a span ('2021年以来', '2016年6月以来', '2021-2023') is not the figure's year.
+_SPAN_AFTER = re.compile(
+    r"^(?:度|份)?(?:\d{1,2}月(?:份)?(?:\d{1,2}日)?)?(?:以来|来|起|至今|至|到|开始|始|—|-|~)"
+)
+_MONTH_AFTER = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})月")
+# Cumulative or multi-year totals carry no single year.
+CUMULATIVE = re.compile(
+    r"累计|已有|已累计|截至|截止|至今|历年|多年来|近年来|近几年|先后|(?:19|20)\d{2}年[^，。；]{0,8}以来"
+)
+# Plans for coming years are not this report's results.
+FUTURE_SECTION = re.compile(r"下一步|今后|明年|接下来|下阶段|未来[一二三四五两几]?年")
+RELATIVE_YEAR = re.compile(r"(?P<word>今年|去年|前年|明年|上年|本年)(?!以来|来)")
+_RELATIVE_OFFSET = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}
+
+_DATE_PATTERNS = (
+    re.compile(r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"),
+    re.compile(r"(?P<y>(?:19|20)\d{2})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"),
+)
+
+
+@dataclass(frozen=True)
+class YearMention:
+    """A calendar year written in a sentence."""
+
+    year: int
+    start: int
+    end: int
+    opens_span: bool  # '2021年以来': no single year
+    with_month: bool  # '2022年5月': the date of one event, not a topic year
+
+
+def _year_value(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    value = parse_chinese(text)
+    return int(value) if value is not None else None
+
+
+def find_years(compact: str) -> list[YearMention]:
+    """Calendar years in a sentence, with whether they open a span or carry a month."""
+    folded = fold_width(compact)
+    mentions = []
+    for m in YEAR_MENTION.finditer(folded):
+        if m.start() > 0 and (folded[m.start() - 1].isdigit() or folded[m.start() - 1] in "第"):
+            continue
+        year = _year_value(m.group("year"))
+        if year is None or not 1900 <= year <= 2100:
+            continue
+        after = folded[m.end() :]
+        mentions.append(
+            YearMention(
+                year,
+                m.start(),
+                m.end(),
+                bool(_SPAN_AFTER.match(after)) or folded[m.start() - 1 : m.start()] in ("-", "—", "~", "至"),
+                bool(_MONTH_AFTER.match(after)),
+            )
+        )
+    return mentions
+
+
+def find_publication_date(text: str, *, head_chars: int = 600) -> date | None:
+    """The first full date near the top of the page (the byline date), if any."""
+    head = fold_width(text[:head_chars])
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(head):
+            try:
+                return date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            except ValueError:
+                continue
+    return None
+
+
+def relative_year(compact: str, published: date | None) -> int | None:
+    """Resolve 今年/去年 in a sentence against the publication date."""
+    if published is None:
+        return None
+    m = RELATIVE_YEAR.search(compact)
+    return published.year + _RELATIVE_OFFSET[m.group("word")] if m else None

@@ -1,0 +1,270 @@
+"""Find the quantity mentions in a sentence: numeral, qualifiers and measure word, in base units."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.contracts import Qualifier, UnitKind
+
+from .numbers import CHINESE_NUMERAL_CHARS, SCALE, fold_width, parse_arabic, parse_chinese
+from .units import (
+    CHAIN_UNITS,
+    INFIX_QUALIFIERS,
+    LATIN_UNITS,
+    PERSON_NOUNS,
+    PREFIX_BLOCKERS,
+    PREFIX_QUALIFIERS,
+    SUFFIX_QUALIFIERS,
+    UNIT_BLOCKERS,
+    UNITS_BY_LENGTH,
+    Unit,
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One quantity in a compact sentence; spans are compact offsets."""
+
+    start: int  # surface start (prefix qualifier included)
+    end: int  # surface end (suffix qualifier included)
+    number_start: int
+    number_end: int  # end of numeral, infix qualifier and multiplier
+    unit_end: int  # end of the measure word (== number_end when there is none)
+    value: float
+    unit_kind: UnitKind
+    measure_word: str
+    qualifier: Qualifier
+    chinese: bool
+
+
+_ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_MULTIPLIER = r"千万|百万|万亿|万|亿|千(?![米克瓦伏])|百(?!分)"
+_CN = f"[{CHINESE_NUMERAL_CHARS}]+(?:点[零〇一二三四五六七八九]+)?"
+_NUMERAL = re.compile(
+    rf"(?P<pct>百分之)(?P<pctnum>{_ARABIC}|{_CN})"
+    rf"|(?P<ar>{_ARABIC})(?P<arinfix>余|多)?(?P<armult>{_MULTIPLIER})?(?P<arinfix2>余|多)?"
+    rf"|(?P<cn>{_CN})(?P<cninfix>余|多)?(?P<cnmult>[万亿])?(?P<cninfix2>余)?"
+)
+_YEAR_LIKE = re.compile(r"^(1[89]|20)\d{2}$")
+# Characters glued to a numeral that make it part of a code, version, date or address.
+_GLUE_BEFORE = set("0123456789.-/:#@_~·%") | set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_GLUE_AFTER = set("-/:#@_~·") | set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_ORDINAL_BEFORE = (
+    "第",
+    "首",
+    "初",
+    "每",
+    "周",
+    "星期",
+    "礼拜",
+    "No",
+    "NO",
+    "编号",
+    "号码",
+    "代码",
+    "电话",
+    "热线",
+)
+_BIG_MULTIPLIERS = ("万", "亿")
+_TIME_BEFORE = ("目前", "此前", "之前", "当前", "提前", "日前", "年前", "月前", "以前")
+# A bare sum of money with its 元 dropped ('投资5000万').
+_MONEY_CONTEXT = (
+    "投资",
+    "资金",
+    "经费",
+    "补贴",
+    "补助",
+    "奖金",
+    "投入",
+    "资助",
+    "拨付",
+    "筹集",
+    "募集",
+    "捐款",
+)
+# Chinese numerals written in a name ('“百万市民学礼仪”', '《二十四孝》') are not quantities.
+_OPEN_QUOTES, _CLOSE_QUOTES = "“‘《「『", "”’》」』"
+
+
+def _inside_quotes(compact: str, pos: int) -> bool:
+    depth = 0
+    for ch in compact[:pos]:
+        if ch in _OPEN_QUOTES:
+            depth += 1
+        elif ch in _CLOSE_QUOTES and depth:
+            depth -= 1
+    return depth > 0
+
+
+def _prefix_qualifier(compact: str, pos: int) -> tuple[Qualifier, int]:
+    for word, qualifier in PREFIX_QUALIFIERS:
+        start = pos - len(word)
+        if start >= 0 and compact[start:pos] == word:
+            if start > 0 and compact[start - 1] in PREFIX_BLOCKERS.get(word, ()):
+                continue
+            return qualifier, start
+    return "exact", pos
+
+
+def _measure_word(compact: str, pos: int, chinese: bool, chained: bool) -> Unit | None:
+    for unit in UNITS_BY_LENGTH:
+        if not compact.startswith(unit.word, pos):
+            continue
+        if unit.arabic_only and chinese:
+            return None
+        after = compact[pos + len(unit.word) : pos + len(unit.word) + 2]
+        if any(after.startswith(block) for block in UNIT_BLOCKERS.get(unit.word, ())):
+            continue
+        return unit
+    if chained:
+        for word, unit in CHAIN_UNITS.items():
+            if compact.startswith(word, pos):
+                return unit
+    return None
+
+
+def _bare_kind(compact: str, number_start: int, unit_pos: int) -> UnitKind | None:
+    """Kind of a bare 万/亿 count with no measure word, from the people named around it."""
+    left = compact[max(0, number_start - 12) : number_start]
+    for sep in "，,。；;":
+        left = left.rsplit(sep, 1)[-1]
+    if "人次" in left:
+        return "person_times"
+    if any(word in left for word in _MONEY_CONTEXT):
+        return "money_cny"
+    right = compact[unit_pos : unit_pos + 4]
+    if any(right.startswith(noun) for noun in PERSON_NOUNS) or any(noun in left for noun in PERSON_NOUNS):
+        return "person"
+    return None
+
+
+def find_figures(compact: str) -> list[Figure]:
+    """Return every quantity in a compact sentence, in order; dates, ordinals and codes are skipped."""
+    folded = fold_width(compact)
+    figures: list[Figure] = []
+    for m in _NUMERAL.finditer(folded):
+        figure = _figure_from_match(compact, folded, m)
+        if figure is not None:
+            figures.append(figure)
+    return figures
+
+
+def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | None:
+    start, number_end = m.start(), m.end()
+    before = folded[:start]
+    after_char = folded[number_end : number_end + 1]
+    if (before and before[-1] in _GLUE_BEFORE) or (
+        after_char in _GLUE_AFTER and not any(folded.startswith(u.word, number_end) for u in LATIN_UNITS)
+    ):
+        return None
+    if any(before.endswith(word) for word in _ORDINAL_BEFORE):
+        return None
+    if before.endswith("前") and not before.endswith(_TIME_BEFORE):
+        return None  # '前3名', '前10位': a ranking
+    chinese = bool(m.group("cn")) or bool(m.group("pct") and not m.group("pctnum")[0].isdigit())
+    infix: Qualifier = "exact"
+
+    if m.group("pct"):
+        value = parse_arabic(m.group("pctnum")) if m.group("pctnum")[0].isdigit() else None
+        if value is None:
+            value = parse_chinese(m.group("pctnum"))
+        if value is None:
+            return None
+        unit: Unit | None = Unit("%", "percent")
+        unit_end = number_end
+        numeral_text = m.group("pctnum")
+        multiplier = ""
+    elif m.group("ar"):
+        numeral_text = m.group("ar")
+        multiplier = m.group("armult") or ""
+        infix_word = m.group("arinfix") or m.group("arinfix2")
+        value = parse_arabic(numeral_text)
+        if value is None or len(numeral_text.split(".")[0].replace(",", "")) > 12:
+            return None  # a long digit run is an ID or account number, not a quantity
+        value *= SCALE.get(multiplier, 1.0) if multiplier else 1.0
+        if infix_word:
+            infix = INFIX_QUALIFIERS[infix_word]
+        chained = before.endswith("+") or "+" in folded[number_end : number_end + 4]
+        unit = _measure_word(folded, number_end, False, chained)
+        unit_end = number_end + (len(unit.word) if unit else 0)
+    else:
+        numeral_text = m.group("cn")
+        multiplier = m.group("cnmult") or ""
+        infix_word = m.group("cninfix") or m.group("cninfix2")
+        if numeral_text[-1] == "点":
+            return None
+        parsed = parse_chinese(numeral_text)
+        if parsed is None:
+            return None
+        value = parsed * (SCALE[multiplier] if multiplier else 1.0)
+        if infix_word:
+            infix = INFIX_QUALIFIERS[infix_word]
+        unit = _measure_word(folded, number_end, True, False)
+        unit_end = number_end + (len(unit.word) if unit else 0)
+
+    qualifier, surface_start = _prefix_qualifier(folded, start)
+    if (
+        qualifier == "exact"
+        and chinese
+        and numeral_text in ("百", "千", "万")
+        and before.endswith("上")
+        and not before.endswith("千上")
+    ):
+        qualifier, surface_start = "over", start - 1  # '上万人': ten thousand and more; not '成千上万'
+    if qualifier == "exact":
+        qualifier = infix
+    suffix_end = unit_end
+    for word, suffix_qualifier in SUFFIX_QUALIFIERS:
+        if folded.startswith(word, unit_end):
+            if qualifier == "exact":
+                qualifier = suffix_qualifier
+            suffix_end = unit_end + len(word)
+            break
+
+    if chinese and not _chinese_is_quantity(folded, m, numeral_text, multiplier, unit, qualifier):
+        return None
+
+    if unit is None:
+        if not (multiplier in _BIG_MULTIPLIERS or numeral_text.endswith(_BIG_MULTIPLIERS)):
+            return None
+        if chinese and qualifier == "exact":
+            return None
+        kind = _bare_kind(folded, surface_start, unit_end)
+        if kind is None:
+            return None
+        return Figure(
+            surface_start, suffix_end, start, number_end, number_end, value, kind, "", qualifier, chinese
+        )
+
+    if unit.kind == "years" and not chinese and _YEAR_LIKE.match(numeral_text) and not infix_word:
+        return None  # a calendar year, not a span
+    if unit.kind == "years" and chinese and infix == "exact" and qualifier == "exact":
+        return None  # '太平兴国七年', '连续八年' read as reign years or set phrases
+    return Figure(
+        surface_start,
+        suffix_end,
+        start,
+        number_end,
+        unit_end,
+        value * unit.scale,
+        unit.kind,
+        unit.measure_word,
+        qualifier,
+        chinese,
+    )
+
+
+def _chinese_is_quantity(
+    folded: str, m: re.Match[str], numeral: str, multiplier: str, unit: Unit | None, qualifier: Qualifier
+) -> bool:
+    """Chinese numerals are quantities only when sized (十/百/千/万) and measured or qualified."""
+    if _inside_quotes(folded, m.start()):
+        return False
+    sized = any(ch in "十百千万亿" for ch in numeral) or bool(multiplier)
+    if not sized:
+        return False  # '一盘棋', '五个一', '两横三纵': single digits are names, not counts
+    single_unit = len(numeral) == 1 and not multiplier
+    if single_unit and qualifier == "exact":
+        return False  # '千家万户', '百姓', '十分'
+    return unit is not None or qualifier != "exact"

@@ -1,0 +1,77 @@
+"""What a page says about itself: title, publication date, source outlet and author."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .dates import find_publication_date
+
+_HEAD_LINES = 15
+_DATE_LINE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
+_SOURCE = re.compile(r"(?:来源|稿源|出处)\s*[:：]\s*(?P<source>[^\s|｜丨]{2,30})")
+_AUTHOR = re.compile(
+    r"(?:作者|记者|文|编辑)\s*[:：/／]\s*(?P<author>[\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff·]{2,4}){0,3})"
+)
+_MARK_AUTHOR = re.compile(r"^◎\s*(?P<author>[\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff·]{2,4}){0,3})\s*$")
+_NAMES_LINE = re.compile(r"^[\u4e00-\u9fff·]{2,3}(?:\s+[\u4e00-\u9fff·]{2,3}){0,3}$")
+_UNKNOWN_AUTHORS = ("佚名", "未知", "本站", "网络")
+# Site furniture that is never the title.
+_CHROME = re.compile(r">>|>|当前(?:所在|位置)|首页|欢迎|网站$|^小字号|^分享|^登录|^注册|频道$|中心$|网$")
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """The page's own statements about itself."""
+
+    title: str | None
+    published_on: date | None
+    source: str | None
+    author: str | None
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def find_title(text: str) -> str | None:
+    """The headline: the line right above the date/source line, else the first real line."""
+    lines = _lines(text)[:_HEAD_LINES]
+    for i, line in enumerate(lines):
+        if _DATE_LINE.search(line) and len(line) <= 80:
+            for candidate in reversed(lines[:i]):
+                if not _CHROME.search(candidate) and len(candidate) >= 6:
+                    return candidate
+            break
+    # No byline: the page's first real line, unless the page starts mid-text.
+    for line in lines:
+        if _CHROME.search(line):
+            continue
+        return line if 6 <= len(line) <= 80 and "。" not in line else None
+    return None
+
+
+def find_author(text: str) -> str | None:
+    """The byline name(s): '作者：', '记者', '◎ name', or a closing line of names."""
+    head = "\n".join(_lines(text)[:_HEAD_LINES])
+    for line in _lines(head):
+        m = _AUTHOR.search(line) or _MARK_AUTHOR.match(line)
+        if m and not m.group("author").startswith(_UNKNOWN_AUTHORS):
+            return m.group("author").strip()
+    # Signed at the end: the last short line of bare names before the page furniture.
+    for line in reversed(_lines(text)[-12:]):
+        if _NAMES_LINE.match(line) and " " in line:
+            return line
+    return None
+
+
+def find_source(text: str) -> str | None:
+    """The outlet named after 来源."""
+    m = _SOURCE.search("\n".join(_lines(text)[:_HEAD_LINES]))
+    return m.group("source") if m else None
+
+
+def read_page_facts(text: str) -> PageFacts:
+    """Title, publication date, source outlet and author of a normalized page."""
+    return PageFacts(find_title(text), find_publication_date(text), find_source(text), find_author(text))

@@ -1,0 +1,268 @@
+"""Place gazetteer from jionlp's administrative divisions, and resolution of place mentions."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Level = Literal["province", "prefecture", "county"]
+_LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
+
+# Entries in the division data that are not places one can name ('市辖区', '高新区', '城区').
+_GENERIC_NAMES = frozenset(
+    {"市辖区", "市直辖行政区划", "省直辖行政区划", "城区", "郊区", "矿区", "新区"}
+    | {"东区", "西区", "南区", "北区", "中区", "高新区", "经开区", "开发区"}
+)
+_GENERIC_PARTS = ("开发区", "高新技术", "经济技术", "管理区", "管委会", "示范区")
+# A bare name followed by these is a street, venue or feature named after the place ('长春路', '延安路').
+_FEATURE_AFTER = re.compile(
+    r"^(?:路|街|大道|大街|巷|胡同|桥|公园|广场|大厦|站|机场|港|湖|山|河|江|中学|小学|大学|学院|医院|宾馆|饭店|酒店|"
+    r"银行|集团|公司|剧院|大剧院|剧场|号|村|镇|乡|社区|小区|花园|新村|路口)"
+)
+_DATELINE_AFTER = re.compile(r"讯|电|\d{1,2}月\d{1,2}日电")
+_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "省", "市", "区", "县", "州", "盟", "旗")
+
+
+@dataclass(frozen=True)
+class Place:
+    """One administrative division with its parents."""
+
+    name: str
+    level: Level
+    parents: tuple[Place, ...]
+    code: str
+
+    @property
+    def display(self) -> str:
+        """Official form used on figures: '杭州市西湖区', '义乌市', '苏州市', '成都市武侯区'."""
+        if self.level == "county" and not self.name.endswith("市"):
+            prefecture = next((p for p in self.parents if p.level == "prefecture"), None)
+            if prefecture is not None and not prefecture.name.endswith(("直辖行政区划", "直辖县级行政区划")):
+                return prefecture.name + self.name
+        return self.name
+
+    def is_within(self, other: Place) -> bool:
+        """Whether `other` is this place or one of its parents."""
+        return other == self or other in self.parents
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A place named in a text: offsets, the surface, and its candidate places."""
+
+    start: int
+    end: int
+    surface: str
+    places: tuple[Place, ...]
+    suffixed: bool
+
+
+class Gazetteer:
+    """Names and aliases of every province, prefecture and county; build once per process."""
+
+    def __init__(self, divisions: Mapping[str, Any]) -> None:
+        self._by_name: dict[str, list[Place]] = {}
+        self._full_names: dict[Place, str] = {}
+        self._walk(divisions, 0, ())
+        self._max_len = max(len(name) for name in self._by_name)
+
+    @classmethod
+    def from_jionlp(cls) -> Gazetteer:
+        """Load jionlp's bundled china_location division data."""
+        # jionlp prints a banner on import; stdout carries our JSON lines, so keep it quiet.
+        with contextlib.redirect_stdout(io.StringIO()):
+            from jionlp.dictionary.dictionary_loader import china_location_loader
+
+            divisions = china_location_loader()
+        return cls(divisions)
+
+    def _walk(self, node: Mapping[str, Any], depth: int, parents: tuple[Place, ...]) -> None:
+        levels: tuple[Level, ...] = ("province", "prefecture", "county")
+        for key, child in node.items():
+            if key.startswith("_") or depth > 2:
+                continue
+            place = Place(key, levels[depth], parents, str(child.get("_admin_code", "")))
+            if key not in _GENERIC_NAMES and not any(part in key for part in _GENERIC_PARTS):
+                self._add(key, place, suffixed=True)
+                aliases = child.get("_alias") or []
+                for alias in [aliases] if isinstance(aliases, str) else aliases:
+                    if alias != key and len(alias) >= 2 and alias not in _GENERIC_NAMES:
+                        self._add(alias, place, suffixed=False)
+            # A municipality repeats itself as its own prefecture: keep one place for the name.
+            self._walk(child, depth + 1, (*parents, place))
+
+    def _add(self, name: str, place: Place, *, suffixed: bool) -> None:
+        places = self._by_name.setdefault(name, [])
+        if suffixed:
+            self._full_names[place] = name
+        if not any(p.name == place.name and p.parents[:1] == place.parents[:1] for p in places):
+            places.append(place)
+
+    def is_full_name(self, name: str) -> bool:
+        """Whether `name` is written with its official suffix."""
+        return name.endswith(_SUFFIXES) and any(self._full_names.get(p) == name for p in self._by_name[name])
+
+    def scan(self, text: str) -> list[Mention]:
+        """Every longest name occurrence in `text`, unvalidated."""
+        mentions = []
+        i = 0
+        while i < len(text):
+            for length in range(min(self._max_len, len(text) - i), 1, -1):
+                name = text[i : i + length]
+                if name in self._by_name:
+                    mentions.append(
+                        Mention(i, i + length, name, tuple(self._by_name[name]), self.is_full_name(name))
+                    )
+                    i += length
+                    break
+            else:
+                i += 1
+        return mentions
+
+
+def _collapse(places: Iterable[Place]) -> tuple[Place, ...]:
+    """Municipalities appear as province and prefecture: keep the deepest of same-named places."""
+    result: dict[str, Place] = {}
+    for place in places:
+        kept = result.get(place.name + place.code[:2])
+        if kept is None or _LEVEL_RANK[place.level] > _LEVEL_RANK[kept.level]:
+            result[place.name + place.code[:2]] = place
+    return tuple(result.values())
+
+
+class PlaceResolver:
+    """Validates mentions in one document and resolves them to places."""
+
+    def __init__(self, gazetteer: Gazetteer, text: str, word_bounds: Callable[[str], set[int]]) -> None:
+        self._gazetteer = gazetteer
+        self._text = text
+        raw = gazetteer.scan(text)
+        self._suffixed_in_doc: set[Place] = set()
+        for mention in raw:
+            if mention.suffixed:
+                self._suffixed_in_doc.update(mention.places)
+        self._word_bounds = word_bounds
+        self._bounds: set[int] | None = None
+        for mention in raw:
+            # A dateline vouches for the bare name everywhere else in the document.
+            candidates = _collapse(mention.places)
+            if not mention.suffixed and len(candidates) == 1 and self._is_dateline(mention):
+                self._suffixed_in_doc.add(candidates[0])
+        self.mentions: list[tuple[Mention, Place]] = self._resolve_all(raw)
+
+    def _resolve_all(self, raw: list[Mention]) -> list[tuple[Mention, Place]]:
+        # Strong context: places written out with their suffix, and the parents of those.
+        context: set[Place] = set()
+        for mention in raw:
+            if mention.suffixed and len(mention.places) == 1 and mention.places[0].level != "county":
+                # A district does not vouch for its own city: a bare '西湖区' does not name 杭州.
+                context.add(mention.places[0])
+                context.update(mention.places[0].parents)
+        resolved: list[tuple[Mention, Place]] = []
+        previous: Place | None = None
+        previous_end = -1
+        for mention in raw:
+            adjacent_parent = previous if previous is not None and previous_end == mention.start else None
+            found = self._resolve(mention, adjacent_parent, context)
+            if found is not None:
+                resolved.append((mention, found))
+                previous, previous_end = found, mention.end
+            else:
+                previous, previous_end = None, -1
+        return resolved
+
+    def _resolve(self, mention: Mention, adjacent_parent: Place | None, context: set[Place]) -> Place | None:
+        candidates = _collapse(mention.places)
+        if adjacent_parent is not None:
+            under = [p for p in candidates if adjacent_parent in p.parents]
+            if under:
+                return under[0]
+        after = self._text[mention.end : mention.end + 4]
+        if not mention.suffixed:
+            if _FEATURE_AFTER.match(after):
+                return None
+            if self._bounds is None:
+                self._bounds = self._word_bounds(self._text)  # tokenized once, only if a bare name turns up
+            if mention.start not in self._bounds or mention.end not in self._bounds:
+                return None
+        in_context = [p for p in candidates if any(parent in context for parent in p.parents) or p in context]
+        if len(in_context) == 1:
+            candidates = tuple(in_context)
+        elif len(candidates) > 1:
+            candidates = tuple(in_context) if in_context else candidates
+            if len(candidates) != 1:
+                return None
+        place = candidates[0]
+        if place.level == "province":
+            return place
+        if mention.suffixed:
+            # A district or county named alone needs its city nearby (a park's '西湖区' is not 杭州's).
+            if place.level == "county" and not place.name.endswith("市"):
+                return place if any(parent in context for parent in place.parents) else None
+            return place
+        # A bare name ('苏州', '义乌') counts only when the document also writes it in full,
+        # or when it stands as a dateline ('【苏州】', '本报苏州讯', '苏州：' opening a line).
+        return place if place in self._suffixed_in_doc else None
+
+    def _is_dateline(self, mention: Mention) -> bool:
+        line_start = self._text.rfind("\n", 0, mention.start) + 1
+        lead = self._text[line_start : mention.start].strip()
+        after = self._text[mention.end : mention.end + 1]
+        if lead in ("", "【", "[", "〔") and after in ("】", "]", "〕", "：", ":", " ", "\u3000"):
+            return True
+        return lead.endswith(("本报", "新华社", "中新社", "中新网")) and bool(
+            _DATELINE_AFTER.match(self._text, mention.end)
+        )
+
+    @property
+    def text(self) -> str:
+        """The document text the mentions are offsets into."""
+        return self._text
+
+    def in_span(self, start: int, end: int) -> list[tuple[Mention, Place]]:
+        """Resolved mentions inside [start, end) of the document text."""
+        return [(m, p) for m, p in self.mentions if start <= m.start and m.end <= end]
+
+
+def most_specific(places: Iterable[Place]) -> Place | None:
+    """The deepest place, first one on ties; a county beats its own city."""
+    best: Place | None = None
+    for place in places:
+        if best is None or _LEVEL_RANK[place.level] > _LEVEL_RANK[best.level]:
+            best = place
+    return best
+
+
+def main_place(mentions: list[tuple[Mention, Place]]) -> Place | None:
+    """The place a text is about: the most named city or county, counting a county's mentions for it."""
+    counts: Counter[Place] = Counter()
+    first_seen: dict[Place, int] = {}
+    for mention, place in collapse_chains(mentions):
+        if place.level == "province":
+            continue
+        counts[place] += 1
+        first_seen.setdefault(place, mention.start)
+    if not counts:
+        provinces = [p for _, p in mentions]
+        return provinces[0] if provinces else None
+    return max(counts, key=lambda p: (counts[p], -first_seen[p]))
+
+
+def collapse_chains(mentions: list[tuple[Mention, Place]]) -> list[tuple[Mention, Place]]:
+    """Keep the deepest place of a written chain ('成都市武侯区' names 武侯区, not also 成都市)."""
+    kept: list[tuple[Mention, Place]] = []
+    for mention, place in mentions:
+        if kept and kept[-1][0].end == mention.start and place.is_within(kept[-1][1]):
+            head = kept[-1][0]
+            chain = Mention(
+                head.start, mention.end, head.surface + mention.surface, (place,), mention.suffixed
+            )
+            kept[-1] = (chain, place)
+        else:
+            kept.append((mention, place))
+    return kept
