@@ -24,9 +24,9 @@ class Analysis:
 class Analyzer:
     """Normalize and extract files in-process; build once, reuse for many files."""
 
-    def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES, resolve_relative_years: bool = False) -> None:
         self._converter = ScriptConverter()
-        self._extractor = Extractor()
+        self._extractor = Extractor(resolve_relative_years=resolve_relative_years)
         self._max_bytes = max_bytes
 
     def analyse_bytes(self, raw: bytes, file_name: str) -> Analysis:

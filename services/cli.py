@@ -32,7 +32,7 @@ METRIC_COLUMNS = (
 def _cmd_extract(args: argparse.Namespace) -> int:
     from services.analysis import Analyzer
 
-    analyzer = Analyzer()
+    analyzer = Analyzer(resolve_relative_years=args.resolve_relative_years)
     status = 0
     rows: list[dict[str, object]] = []
     for path in args.files:
@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="print the figures in files, without Redis or Postgres")
     extract.add_argument("files", nargs="+", type=Path)
     extract.add_argument("--format", choices=("jsonl", "table", "csv"), default="table")
+    extract.add_argument(
+        "--resolve-relative-years",
+        action="store_true",
+        help="give 今年/去年 figures the year they mean, from the publication date (default: stated only)",
+    )
     extract.set_defaults(handler=_cmd_extract)
     return parser
 

@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     reclaim_idle_ms: int = Field(
         default=60_000, ge=1_000, description="pending entries idle this long are claimed by another replica"
     )
-    stream_maxlen: int = Field(default=100_000, ge=1_000, description="approximate cap per stream")
+    resolve_relative_years: bool = Field(
+        default=False,
+        description="give 今年/去年/前年 figures the year they mean, counted from the publication date",
+    )
 
     @field_validator("redis_url", "database_url", mode="before")
     @classmethod

@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> FastStream:
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(settings.require_redis_url(), topology.consumer_groups())
-        app.context.set_global("extractor", Extractor())
+        app.context.set_global("extractor", Extractor(resolve_relative_years=settings.resolve_relative_years))
         yield
         await retire_consumer(settings.require_redis_url(), [(source, STAGE)], settings.consumer_name)
 
