@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import redis.asyncio as aioredis
 import sqlalchemy as sa
 from faststream import TestApp
 from faststream.redis import RedisBroker
@@ -181,3 +182,38 @@ async def test_chinese_full_text_search_finds_documents(settings: Settings) -> N
 
 async def _async(value: int) -> int:
     return value
+
+
+async def test_a_database_failure_leaves_the_document_pending_until_it_is_stored(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()), isolation_level="AUTOCOMMIT")
+    doc_id = "9" * 64
+    async with TestApp(create_app(settings)):
+        with engine.connect() as conn:  # the database breaks under the running store
+            conn.execute(sa.text("ALTER TABLE metrics RENAME TO metrics_away"))
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            await broker.publish(_extracted(doc_id), stream=topology.extracted)
+            client = aioredis.from_url(settings.require_redis_url())
+            await eventually(
+                lambda: client.xpending(topology.extracted, "store"), lambda p: p["pending"] == 1
+            )
+            assert _count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id) == 0
+            with engine.connect() as conn:  # repaired: the pending entry is reclaimed and stored
+                conn.execute(sa.text("ALTER TABLE metrics_away RENAME TO metrics"))
+            await eventually(
+                lambda: _async(
+                    _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id)
+                ),
+                lambda n: n == 2,
+                timeout=settings.reclaim_idle_ms / 1000 * 6,
+            )
+            await eventually(
+                lambda: client.xpending(topology.extracted, "store"), lambda p: p["pending"] == 0
+            )
+            await client.aclose()
+    assert (
+        _count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d AND status = 'failed'", d=doc_id)
+        == 0
+    )
+    engine.dispose()
