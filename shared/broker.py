@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from faststream.redis import RedisBroker, StreamSub
+from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import BaseModel, ValidationError
 from redis.asyncio.client import Pipeline
@@ -23,6 +23,7 @@ from shared.streams import Topology
 log = logging.getLogger(__name__)
 
 ContractT = TypeVar("ContractT", bound=BaseModel)
+MAX_DELIVERIES = 5
 
 
 def build_broker(settings: Settings) -> RedisBroker:
@@ -86,6 +87,24 @@ def reclaim_subscription(settings: Settings, stream: str, group: str) -> StreamS
         min_idle_time=settings.reclaim_idle_ms,
         polling_interval=max(1_000, settings.reclaim_idle_ms // 4),
     )
+
+
+async def gave_up(
+    broker: RedisBroker,
+    pipe: Pipeline,
+    message: RedisStreamMessage,
+    raw: Any,
+    *,
+    stage: str,
+    topology: Topology,
+) -> bool:
+    """Dead-letter an entry that keeps failing, so one poison message cannot loop forever."""
+    deliveries = await message.get_delivery_count()
+    if deliveries <= MAX_DELIVERIES:
+        return False
+    reason = f"{stage} failed {deliveries - 1} times on this message; the {stage} logs say why"
+    await publish_all(broker, pipe, [(topology.dead_letter, dead_letter(stage, reason, raw))])
+    return True
 
 
 def parse_contracts(

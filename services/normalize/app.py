@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline, Redis
+from faststream.redis.annotations import Pipeline, Redis, RedisStreamMessage
 
 from services.normalize.normalizer import ScriptConverter, normalize_text
 from services.normalize.sections import split_sections
@@ -16,6 +16,7 @@ from shared.broker import (
     batch_subscription,
     build_broker,
     ensure_consumer_groups,
+    gave_up,
     reclaim_subscription,
     retire_consumer,
     transform_batch,
@@ -81,7 +82,10 @@ def create_app(settings: Settings) -> FastStream:
         await trims.trim(redis, source)
 
     @broker.subscriber(stream=reclaim_subscription(settings, source, STAGE))
-    async def on_reclaimed(raw: Any, pipe: Pipeline, converter: ScriptConverter = Context()) -> None:
-        await run([raw], pipe, converter)
+    async def on_reclaimed(
+        raw: Any, pipe: Pipeline, message: RedisStreamMessage, converter: ScriptConverter = Context()
+    ) -> None:
+        if not await gave_up(broker, pipe, message, raw, stage=STAGE, topology=topology):
+            await run([raw], pipe, converter)
 
     return app

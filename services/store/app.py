@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import yaml
 from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline, Redis
+from faststream.redis.annotations import Pipeline, Redis, RedisStreamMessage
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, create_engine
@@ -26,6 +26,7 @@ from shared.broker import (
     build_broker,
     dead_letter,
     ensure_consumer_groups,
+    gave_up,
     parse_contracts,
     publish_all,
     reclaim_subscription,
@@ -120,8 +121,14 @@ def create_app(settings: Settings) -> FastStream:
             await trims.trim(redis, stream)
 
         @broker.subscriber(stream=reclaim_subscription(settings, stream, STAGE))
-        async def on_reclaimed(raw: Any, pipe: Pipeline, store: DocumentStore = Context()) -> None:
-            await handle([raw], pipe, store)
+        async def on_reclaimed(
+            raw: Any, pipe: Pipeline, message: RedisStreamMessage, store: DocumentStore = Context()
+        ) -> None:
+            # A dead letter that cannot be recorded stays pending (and `wenming lag` shows it stuck):
+            # dead-lettering it again would only loop.
+            poison = stream != topology.dead_letter
+            if not (poison and await gave_up(broker, pipe, message, raw, stage=STAGE, topology=topology)):
+                await handle([raw], pipe, store)
 
     subscribe(topology.extracted, store_documents)
     subscribe(topology.dead_letter, lambda raw, _pipe, store: record_dead_letters(raw, store))

@@ -217,3 +217,35 @@ async def test_a_database_failure_leaves_the_document_pending_until_it_is_stored
         == 0
     )
     engine.dispose()
+
+
+async def test_a_document_that_keeps_failing_is_dead_lettered_after_five_deliveries(
+    settings: Settings,
+) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()), isolation_level="AUTOCOMMIT")
+    doc_id = "8" * 64
+    async with TestApp(create_app(settings)):
+        with engine.connect() as conn:
+            conn.execute(sa.text("ALTER TABLE metrics RENAME TO metrics_away"))
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            await broker.publish(_extracted(doc_id), stream=topology.extracted)
+            query = "SELECT reason FROM ingest_log WHERE doc_id = :d AND status = 'failed'"
+            reasons = await eventually(
+                lambda: _async_rows(engine, query, d=doc_id),
+                bool,
+                timeout=settings.reclaim_idle_ms / 1000 * 15,
+            )
+            client = aioredis.from_url(settings.require_redis_url())
+            await eventually(
+                lambda: client.xpending(topology.extracted, "store"), lambda p: p["pending"] == 0
+            )
+            await client.aclose()
+    assert "store failed 5 times" in reasons[0]
+    engine.dispose()
+
+
+async def _async_rows(engine: sa.Engine, sql: str, **params: object) -> list[str]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(sa.text(sql), params)]
