@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,15 @@ from shared.contracts import DocumentIngested
 from shared.settings import Settings
 from shared.streams import Topology
 
+log = logging.getLogger(__name__)
+
+# Long enough for any one file's decode and publish; a replica that dies mid-file frees it then.
 CLAIM_TTL_S = 300
+# Delete a claim only if it is still ours: after expiry it may belong to another replica.
+_RELEASE_IF_OURS = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def create_app(settings: Settings) -> FastStream:
@@ -28,6 +37,19 @@ def create_app(settings: Settings) -> FastStream:
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         client = aioredis.from_url(redis_url)
+        release_if_ours = client.register_script(_RELEASE_IF_OURS)
+
+        def claim_key(file_name: str) -> str:
+            return f"{settings.stream_prefix}:ingest-claim:{file_name}"
+
+        async def claim(file_name: str) -> bool:
+            """Replicas sharing one inbox take each file once: the first to claim it."""
+            return bool(
+                await client.set(claim_key(file_name), settings.consumer_name, nx=True, ex=CLAIM_TTL_S)
+            )
+
+        async def release(file_name: str) -> None:
+            await release_if_ours(keys=[claim_key(file_name)], args=[settings.consumer_name])
 
         async def publish(outcomes: list[Outcome]) -> None:
             async with client.pipeline(transaction=False) as pipe:
@@ -46,18 +68,30 @@ def create_app(settings: Settings) -> FastStream:
             min_age=settings.file_min_age_s,
             rescan_interval=settings.rescan_interval_s,
             max_bytes=settings.max_file_bytes,
+            claim=claim,
+            release=release,
         )
         watcher.prepare()  # the inbox exists as soon as the stage reports started
         app.context.set_global("watcher", watcher)
-        yield
-        await client.aclose()
+        try:
+            yield
+        finally:
+            await client.aclose()
 
     app = FastStream(broker, lifespan=lifespan)
     tasks: list[asyncio.Task[None]] = []
 
+    def exit_if_crashed(task: asyncio.Task[None]) -> None:
+        # A dead watcher must not leave a live-looking process: exit, so a supervisor restarts us.
+        if not task.cancelled() and task.exception() is not None:
+            log.critical("the inbox watcher stopped", exc_info=task.exception())
+            app.exit()
+
     @app.after_startup
     async def start_watching() -> None:
-        tasks.append(asyncio.create_task(app.context.get("watcher").run()))
+        task = asyncio.create_task(app.context.get("watcher").run())
+        task.add_done_callback(exit_if_crashed)
+        tasks.append(task)
 
     @app.on_shutdown
     async def stop_watching() -> None:

@@ -65,6 +65,7 @@ class InboxWatcher:
         self._claim = claim
         self._release = release
         self._tracker = StabilityTracker(min_age)
+        self._stranded: dict[str, tuple[int, int]] = {}  # handed on, but could not be moved out
         self._rescan_interval = rescan_interval
         self._max_bytes = max_bytes
         self._batch_size = batch_size
@@ -119,10 +120,11 @@ class InboxWatcher:
                 path = ready.pop(0)
                 if not await self._claim(path.name):
                     continue
-                if not os.path.lexists(path):  # another replica filed it away between listing and claim
+                taken = await anyio.to_thread.run_sync(self._take, path)
+                if taken is None:  # another replica filed it away between listing and claim
                     await self._release(path.name)
                     continue
-                batch.append(await anyio.to_thread.run_sync(self._take, path))
+                batch.append(taken)
             try:
                 await self._publish([taken.outcome for taken in batch])
                 for taken in batch:  # only once Redis holds the message may the file leave the inbox
@@ -146,15 +148,21 @@ class InboxWatcher:
                     stat = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
+                if self._stranded.get(entry.name) == (stat.st_size, stat.st_mtime_ns):
+                    continue
+                self._stranded.pop(entry.name, None)
                 if self._tracker.is_stable(entry.name, size=stat.st_size, mtime_ns=stat.st_mtime_ns, now=now):
                     ready.append(Path(entry.path))
         self._tracker.retain_only(present)
         return ready
 
-    def _take(self, path: Path) -> _Taken:
+    def _take(self, path: Path) -> _Taken | None:
+        """Read and decode one file; None if it vanished (another replica or the user took it)."""
         file_name = _display_name(path.name)
         try:
             raw = self._read_bytes(path)
+        except FileNotFoundError:
+            return None
         except UnreadableDocument as exc:
             return _Taken(path, _failure(None, file_name, str(exc)))
         doc_id = hashlib.sha256(raw).hexdigest()
@@ -162,6 +170,11 @@ class InboxWatcher:
             decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
         except UnreadableDocument as exc:
             return _Taken(path, _failure(doc_id, file_name, str(exc)))
+        except Exception as exc:  # a parser bug must cost this one file, not stall the inbox behind it
+            log.exception("unexpected error reading %s", file_name)
+            return _Taken(
+                path, _failure(doc_id, file_name, f"could not be read: {type(exc).__name__}: {exc}")
+            )
         return _Taken(
             path,
             DocumentIngested(
@@ -180,6 +193,8 @@ class InboxWatcher:
             target = path.resolve()
             if not target.is_relative_to(self.inbox.resolve()):
                 raise UnreadableDocument(f"symbolic link to {target}, outside the inbox: not followed")
+        if not os.path.lexists(path):
+            raise FileNotFoundError(path)
         if not path.is_file():
             raise UnreadableDocument("not a regular file (a folder, device or broken link)")
         size = path.stat().st_size
@@ -187,20 +202,33 @@ class InboxWatcher:
             raise UnreadableDocument(f"file is {size} bytes, over the {self._max_bytes}-byte limit")
         try:
             return path.read_bytes()
+        except FileNotFoundError:
+            raise
         except OSError as exc:
             raise UnreadableDocument(f"cannot read: {exc.strerror or exc}") from exc
 
     def _file_away(self, taken: _Taken) -> None:
-        self._tracker.forget(taken.path.name)
-        if isinstance(taken.outcome, DocumentIngested):
-            taken.path.rename(free_destination(self.done, taken.path.name))
-            log.info("ingested %s (%s)", taken.outcome.file_name, taken.outcome.doc_id[:12])
-            return
-        destination = free_destination(self.failed, taken.path.name)
-        taken.path.rename(destination)
-        error_file = destination.with_name(destination.name + ".error.txt")
-        error_file.write_text(taken.outcome.reason + "\n", encoding="utf-8")
-        log.warning("failed %s: %s", taken.outcome.file_name, taken.outcome.reason)
+        """Move a handed-on file to done/ or failed/; a file that cannot move is never handed on again."""
+        name = taken.path.name
+        try:
+            if isinstance(taken.outcome, DocumentIngested):
+                taken.path.rename(free_destination(self.done, name))
+                log.info("ingested %s (%s)", taken.outcome.file_name, taken.outcome.doc_id[:12])
+            else:
+                destination = free_destination(self.failed, name)
+                taken.path.rename(destination)
+                error_file = destination.with_name(destination.name + ".error.txt")
+                error_file.write_text(taken.outcome.reason + "\n", encoding="utf-8")
+                log.warning("failed %s: %s", taken.outcome.file_name, taken.outcome.reason)
+        except OSError as exc:
+            # Its message is already in Redis: publishing it again every scan would repeat the work.
+            log.error(
+                "%s was handed on but cannot leave the inbox (%s); it stays until it changes", name, exc
+            )
+            with contextlib.suppress(OSError):
+                stat = taken.path.stat(follow_symlinks=False)
+                self._stranded[name] = (stat.st_size, stat.st_mtime_ns)
+        self._tracker.forget(name)
 
 
 def _failure(doc_id: str | None, file_name: str, reason: str) -> DeadLetter:

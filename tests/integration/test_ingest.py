@@ -55,6 +55,8 @@ async def test_bad_files_go_to_failed_with_a_reason(settings: Settings) -> None:
 
 
 async def test_hidden_temporary_and_growing_files_are_left_alone(settings: Settings, seeds_dir: Path) -> None:
+    # Writes come ten times faster than the minimum age: a stall of the writer cannot look like an end.
+    settings = settings.model_copy(update={"file_min_age_s": 1.0})
     topology = Topology(settings.stream_prefix)
     settings.inbox.mkdir(parents=True)
     text = next(iter(sorted(seeds_dir.glob("001_*.txt")))).read_bytes()
@@ -68,7 +70,7 @@ async def test_hidden_temporary_and_growing_files_are_left_alone(settings: Setti
                 sink.write(text[start : start + len(text) // 8])
                 sink.flush()
                 os.fsync(sink.fileno())
-                await asyncio.sleep(settings.file_min_age_s / 2)
+                await asyncio.sleep(settings.file_min_age_s / 10)
                 assert await client.xlen(topology.ingested) == 0
         entries = await eventually(lambda: read_stream(client, topology.ingested), lambda e: len(e) == 1)
         await asyncio.sleep(settings.rescan_interval_s * 2)
@@ -83,3 +85,26 @@ async def test_hidden_temporary_and_growing_files_are_left_alone(settings: Setti
 
 async def _exists(path: Path) -> bool:
     return path.exists()
+
+
+async def test_two_replicas_on_one_inbox_publish_each_file_once(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    settings.inbox.mkdir(parents=True)
+    for n in range(60):
+        (settings.inbox / f"{n:02d}.txt").write_text(
+            f"第{n}篇：全市建成新时代文明实践站{n}个。", encoding="utf-8"
+        )
+    client = aioredis.from_url(settings.require_redis_url())
+    replicas = [settings.model_copy(update={"consumer_name": f"ingest-{n}"}) for n in range(2)]
+    async with TestApp(create_app(replicas[0])), TestApp(create_app(replicas[1])):
+        await eventually(lambda: _exists_count(settings.inbox / "done"), lambda n: n == 60, timeout=30)
+        await asyncio.sleep(settings.rescan_interval_s * 2)
+        entries = await read_stream(client, topology.ingested)
+        letters = await read_stream(client, topology.dead_letter)
+    await client.aclose()
+    assert sorted(e["file_name"] for e in entries) == sorted(f"{n:02d}.txt" for n in range(60))
+    assert letters == []
+
+
+async def _exists_count(folder: Path) -> int:
+    return len(list(folder.iterdir())) if folder.exists() else 0
