@@ -25,6 +25,9 @@ _GAP = r"[^。；;]{0,30}?"
 _WILDCARD = r"[^“”。，,]{1,8}?"
 # Corner brackets and straight quotes read as the curly quotes the catalog is written with.
 _QUOTES = str.maketrans("「」『』", "“”“”")
+_QUOTE_MARKS = '“”‘’《》"'
+_DROP_QUOTES = str.maketrans("", "", _QUOTE_MARKS)
+_CLOSING_QUOTES = '”’》"'
 # A trigger's literal tail after '{N}' begins with a multiplier or qualifier the slot already allows.
 _TAIL_NOISE = "余多十百千万亿"
 
@@ -39,6 +42,11 @@ class Indicator:
     measure_words: frozenset[str]
     keywords: tuple[str, ...]
     patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (trigger as written, compiled)
+
+    @property
+    def measures_change(self) -> bool:
+        """Whether the indicator is itself a change ('livelihood.assistance_standard_increase')."""
+        return "increase" in self.code
 
     def accepts(self, unit_kind: UnitKind, measure_word: str) -> bool:
         """Whether a figure of this kind and measure word can be this indicator."""
@@ -169,13 +177,7 @@ class IndicatorMatcher:
         """Indicator of each figure; `clauses[i]` is figure i's clause, `elliptical[i]` if it lacks a noun."""
         compact = compact.translate(_QUOTES)  # same length: offsets of figures still hold
         pattern_hits = self._pattern_hits(compact)
-        keyword_hits = [(compact.find(kw), kw, ind) for kw, ind in self._keywords if kw in compact]
-        occurrences: list[tuple[int, int, str, Indicator]] = []
-        for first, kw, ind in keyword_hits:
-            pos = first
-            while pos >= 0:
-                occurrences.append((pos, pos + len(kw), kw, ind))
-                pos = compact.find(kw, pos + 1)
+        occurrences = self._keyword_occurrences(compact)
         results: list[Match | None] = []
         for i, fig in enumerate(figures):
             results.append(
@@ -184,6 +186,31 @@ class IndicatorMatcher:
                 )
             )
         return results
+
+    def _keyword_occurrences(self, compact: str) -> list[tuple[int, int, str, Indicator]]:
+        """Every keyword occurrence as (start, end, keyword, indicator), also across quote marks.
+
+        A quoted name inside a phrase ('开展“红色宣讲”活动', '整治“空中蜘蛛网”线缆') still says the phrase.
+        """
+        kept = [i for i, ch in enumerate(compact) if ch not in _QUOTE_MARKS]
+        bare = "".join(compact[i] for i in kept)
+        found: dict[tuple[int, int, str, str], Indicator] = {}
+        for kw, ind in self._keywords:
+            pos = compact.find(kw)
+            while pos >= 0:
+                found.setdefault((pos, pos + len(kw), kw, ind.code), ind)
+                pos = compact.find(kw, pos + 1)
+            bare_kw = kw.translate(_DROP_QUOTES)
+            if len(kept) == len(compact) or not bare_kw:
+                continue
+            pos = bare.find(bare_kw)
+            while pos >= 0:
+                start, end = kept[pos], kept[pos + len(bare_kw) - 1] + 1
+                # '各级“好人”党代表': a phrase ending on a quoted word that modifies what follows is not it.
+                if bare_kw != kw or compact[end : end + 1] not in _CLOSING_QUOTES:
+                    found.setdefault((start, end, kw, ind.code), ind)
+                pos = bare.find(bare_kw, pos + 1)
+        return [(start, end, kw, ind) for (start, end, kw, _), ind in found.items()]
 
     def _pattern_hits(self, compact: str) -> dict[int, list[tuple[str, Indicator]]]:
         hits: dict[int, list[tuple[str, Indicator]]] = {}
@@ -208,8 +235,12 @@ class IndicatorMatcher:
         c_start, c_end = clause
         if self._DENSITY.search(compact, c_start, c_end):
             return None
+        # '优良天数332天，同比增加9天': a change on last year is not the level an indicator measures.
+        change_only = bool(_YEAR_ON_YEAR.search(compact[c_start : fig.start]))
         best: Match | None = None
         for trigger, ind in pattern_hits.get(fig.number_start, []):
+            if change_only and not ind.measures_change:
+                continue
             if ind.accepts(fig.unit_kind, fig.measure_word):
                 # The more literal text a pattern pins down, the surer it is; a wildcard pins little.
                 literal = len(trigger.replace("{N}", "").replace("…", "").replace("X", ""))
@@ -220,7 +251,7 @@ class IndicatorMatcher:
             return best
         s_start, s_end = _segment(compact, fig.number_start, c_start, c_end)
         for k_start, k_end, kw, ind in occurrences:
-            if not ind.accepts(fig.unit_kind, fig.measure_word):
+            if not ind.accepts(fig.unit_kind, fig.measure_word) or (change_only and not ind.measures_change):
                 continue
             if k_start < fig.end and k_end > fig.start:
                 continue
@@ -242,6 +273,8 @@ class IndicatorMatcher:
                 distance = len(gap)
             # An elliptical clause borrows across the figure its antecedent clause already holds.
             if tier > 1 and _figure_between(figures, fig, k_start, k_end, compact):
+                continue
+            if tier == 2 and _owned_by_later_item(compact, figures, fig, k_start, c_end):
                 continue
             score = tier * 100 + min(len(kw), 10) * 3 - min(distance, 40) * 0.8
             if best is None or score > best.score:
@@ -268,6 +301,26 @@ def _in_closed_list(compact: str, k_start: int, k_end: int, fig_start: int, clau
     return "、" in compact[clause_start:list_end]
 
 
+# A change on the year before, written right before its figure ('同比增加9天', '较上年提高2个百分点').
+_YEAR_ON_YEAR = re.compile(
+    r"(?:同比|比上年|较上年|比去年|较去年|比前年|较前年)(?:同期)?(?:增加|提高|增长|上升|减少|下降|降低)?了?$"
+)
+_RANGE_JOINTS = ("至", "到", "—", "——", "-", "~", "～")
+# '满意率由88.5%提升到2023年的95.2%': the two ends of a change measure the same thing.
+_CHANGE_JOINT = re.compile(
+    r"^(?:提升|提高|增加|增长|上升|下降|降低|减少|缩减)?(?:到|至|为)(?:(?:19|20)\d{2}年(?:底|末)?的?)?$"
+)
+
+
+def _owned_by_later_item(compact: str, figures: list[Figure], fig: Figure, k_start: int, c_end: int) -> bool:
+    """A keyword in a later 、 item holding its own figure is that item's ('停车场31个、停车泊位9600个')."""
+    if k_start < fig.end or "、" not in compact[fig.end : k_start]:
+        return False
+    item_end = compact.find("、", k_start)
+    item_end = c_end if item_end < 0 else min(item_end, c_end)
+    return any(other is not fig and k_start < other.start < item_end for other in figures)
+
+
 def _figure_between(figures: list[Figure], fig: Figure, k_start: int, k_end: int, compact: str) -> bool:
     """A keyword separated from the figure by another figure belongs to that one ('A 3个、B 5个')."""
     lo, hi = (k_end, fig.start) if k_end <= fig.start else (fig.end, k_start)
@@ -276,7 +329,11 @@ def _figure_between(figures: list[Figure], fig: Figure, k_start: int, k_end: int
             continue
         # Coordinated values share their subject: '分别提高20元和35元', '4%和6%'.
         joint = compact[other.end : fig.start] if other.end <= fig.start else compact[fig.end : other.start]
-        if joint in ("和", "与", "及", "、", "或", "和近", "至") and k_end <= fig.start:
+        if (
+            joint in ("和", "与", "及", "、", "或", "和近") or _CHANGE_JOINT.match(joint)
+        ) and k_end <= fig.start:
             continue
+        if joint in _RANGE_JOINTS:
+            continue  # '20—30名志愿者': the bounds of a range share their noun, before or after
         return True
     return False

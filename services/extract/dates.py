@@ -48,6 +48,12 @@ def _year_value(text: str) -> int | None:
     return int(value) if value is not None else None
 
 
+def _closes_span(folded: str, start: int) -> bool:
+    """'2019-2023年', '2021至2023年': the year ends a span; '截至2023年底' dates a figure instead."""
+    before = folded[max(0, start - 2) : start]
+    return before[-1:] in ("-", "—", "~", "至") and before not in ("截至", "直至")
+
+
 def find_years(compact: str) -> list[YearMention]:
     """Calendar years in a sentence, with whether they open a span or carry a month."""
     folded = fold_width(compact)
@@ -64,7 +70,7 @@ def find_years(compact: str) -> list[YearMention]:
                 year,
                 m.start(),
                 m.end(),
-                bool(_SPAN_AFTER.match(after)) or folded[m.start() - 1 : m.start()] in ("-", "—", "~", "至"),
+                bool(_SPAN_AFTER.match(after)) or _closes_span(folded, m.start()),
                 bool(_MONTH_AFTER.match(after)),
             )
         )

@@ -19,7 +19,15 @@ from .catalog import DEFAULT_CATALOG, IndicatorMatcher, load_catalog
 from .dates import CUMULATIVE, FUTURE_SECTION, find_years, relative_year
 from .figures import Figure, find_figures
 from .metadata import PageFacts, read_page_facts
-from .places import Gazetteer, Place, PlaceResolver, collapse_chains, main_place, most_specific
+from .places import (
+    Gazetteer,
+    Place,
+    PlaceResolver,
+    collapse_chains,
+    distribute_places,
+    main_place,
+    most_specific,
+)
 from .sentences import Paragraph, Sentence, clause_bounds, split_paragraphs, split_sentences
 from .subjects import distribute_subjects, subject_of
 
@@ -37,6 +45,11 @@ _COUNTER = re.compile(
 _COUNTER_MAX_LEN = 40
 _CHROME_MAX_LEN = 200
 _NOUN_FLAGS = ("n", "an", "j")  # a verbal noun (启动) alone does not name a subject
+# An enumerated item ('❷…', '（一）…', '3.…'): a year it states holds for the whole item.
+_BULLET = re.compile(
+    r"^\s*(?:[❶-❿①-⑳⑴-⒇]|[（(][一二三四五六七八九十\d]{1,3}[）)]"
+    r"|[一二三四五六七八九十]{1,3}、|\d{1,2}[、．)）]|\d{1,2}\.(?!\d))"
+)
 # A county or city at the head of a sentence is that sentence's own place ('3月2日,成都市武侯区举办…').
 _TOPIC_LEAD = re.compile(
     r"^(?:【|\[|〔|本报|新华社)?(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
@@ -53,8 +66,13 @@ class _ReadingState:
     heading: int | None = None
     paragraph: int | None = None
     paragraph_index: int = -1
+    bullet: bool = False  # the paragraph is an enumerated item
+    sentence: int | None = None  # a year heading a full sentence holds across its '；' clauses
+    carried: int | None = None  # the year carried into the current piece from the pieces before it
+    open_clause: bool = False  # the previous piece ended in '；': the same full sentence goes on
     future: bool = False
     place: Place | None = None  # a place opening the paragraph holds for the rest of it
+    local: Place | None = None  # the last place a sentence of this paragraph was led by
 
 
 class Extractor:
@@ -88,6 +106,7 @@ class Extractor:
         paragraphs = split_paragraphs(text)
         sentences = split_sentences(text, paragraphs)
         resolver = PlaceResolver(self._gazetteer, text, _word_bounds_of)
+        streets = _streets_of(resolver)
 
         title_place = self._title_place(text, facts.title, resolver)
         section_places = [
@@ -110,7 +129,14 @@ class Extractor:
                 )
             section_place = section_places[section_index] if section_index >= 0 else document_place
             self._advance_state(state, sentence)
-            place = self._sentence_place(sentence, resolver, state.place or section_place)
+            fallback = state.place or section_place
+            place = self._sentence_place(sentence, resolver, fallback)
+            if place is fallback:
+                place = _street_place(sentence.compact, streets, fallback) or place
+            if place is fallback and state.local is not None and _refers_back(sentence.compact, state.local):
+                place = state.local
+            if place is not fallback:
+                state.local = place
             if sentence.position == 0 and place is not section_place:
                 state.place = place
             if _is_chrome(text, sentence.paragraph):
@@ -118,7 +144,12 @@ class Extractor:
             figures = find_figures(sentence.compact)
             if not figures:
                 continue
-            metrics.extend(self._metrics_of(sentence, figures, text, original, offsets, place, state, facts))
+            shared_places = _distributed_places(sentence, figures, resolver)
+            metrics.extend(
+                self._metrics_of(
+                    sentence, figures, text, original, offsets, place, state, facts, shared_places
+                )
+            )
         ordered = [document_place, *section_places] if len(sections) == 1 else [title_place, *section_places]
         places = tuple(dict.fromkeys(p.display for p in ordered if p is not None))
         metadata = DocumentMetadata(
@@ -168,17 +199,21 @@ class Extractor:
     def _sentence_place(
         sentence: Sentence, resolver: PlaceResolver, section_place: Place | None
     ) -> Place | None:
-        for mention, place in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+        named = collapse_chains(resolver.in_span(sentence.start, sentence.end))
+        for mention, place in named:
             if place.level == "province":
                 continue
             lead = "".join(ch for ch in resolver.text[sentence.start : mention.start] if not ch.isspace())
             if not _TOPIC_LEAD.match(lead):
                 break
-            if section_place is not None and (
-                section_place.is_within(place) or place.is_within(section_place)
-            ):
-                # The section's own city or one of its districts: the figure stays the section's.
+            if section_place is not None and section_place.is_within(place):
+                # The section's own place or its parent: the figure stays the section's.
                 return section_place
+            if section_place is not None and place.is_within(section_place):
+                others = {p for _, p in named if p.level != "province" and p != place}
+                if others - {section_place}:
+                    # 'A区…、B县…等10个项目': a list across the city's districts speaks for the city.
+                    return section_place
             return place
         return section_place
 
@@ -191,8 +226,14 @@ class Extractor:
             state.paragraph_index = para.index
             state.paragraph = None
             state.place = None
+            state.local = None
+            state.bullet = bool(_BULLET.match(sentence.compact))
         if FUTURE_SECTION.search(sentence.compact):
             state.future = True
+        if not state.open_clause:
+            state.sentence = None
+        state.carried = state.sentence
+        state.open_clause = sentence.compact.endswith(("；", ";"))
         years = [y for y in find_years(sentence.compact) if not y.opens_span and not y.with_month]
         if para.is_heading:
             state.heading = years[0].year if years else None
@@ -203,16 +244,28 @@ class Extractor:
             follows = sentence.compact[year.end : year.end + 1]
             if at_head or follows in "，,":
                 state.paragraph = year.year
+            clause_lead = re.split(r"[，,：:]", lead)[-1]
+            if (at_head or follows in "，," or not clause_lead) and (
+                state.sentence is None or state.sentence == state.carried
+            ):
+                # '…方面，2023年全市新增…；全年…': the year opening a clause holds for the later pieces.
+                state.sentence = year.year
 
     def _year_of(
         self, sentence: Sentence, figure: Figure, state: _ReadingState, published: date | None
     ) -> int | None:
         mentions = find_years(sentence.compact)
-        before = [y for y in mentions if y.start < figure.start] or mentions
+        _, clause_end = clause_bounds(sentence.compact, figure.number_start)
+        # A year after the figure speaks for it only inside its clause ('…3.5亿元，力争2025年…' does not).
+        before = [y for y in mentions if y.start < figure.start] or [
+            y for y in mentions if y.start < clause_end
+        ]
         if before:
             chosen = before[-1]
             return None if chosen.opens_span else chosen.year
-        if state.paragraph is not None:
+        if state.carried is not None:
+            return state.carried
+        if state.paragraph is not None and state.bullet:
             return state.paragraph
         if self._resolve_relative_years:
             resolved = relative_year(sentence.compact, published)
@@ -249,10 +302,11 @@ class Extractor:
         place: Place | None,
         state: _ReadingState,
         facts: PageFacts,
+        shared_places: dict[int, Place],
     ) -> list[Metric]:
         compact = sentence.compact
         clauses = [clause_bounds(compact, f.number_start) for f in figures]
-        elliptical = [_lacks_noun(compact, f, c) for f, c in zip(figures, clauses, strict=True)]
+        elliptical = [_lacks_noun(compact, f, c, figures) for f, c in zip(figures, clauses, strict=True)]
         matches = self._matcher.match_sentence(compact, figures, clauses, elliptical)
         sentence_text = text[sentence.start : sentence.end].strip()
         metrics = []
@@ -272,7 +326,7 @@ class Extractor:
                     or subject_of(
                         compact, figure, clause, match.trigger if match else None, after_previous=previous_end
                     ),
-                    city=place.display if place else None,
+                    city=_display(shared_places.get(index, place)),
                     year=self._year_of(sentence, figure, state, facts.published_on),
                     surface=original[o_start:o_end],
                     start=o_start,
@@ -284,6 +338,60 @@ class Extractor:
         return metrics
 
 
+# '区里还投入…', '该县…': a sentence opening on the district or county just named goes on about it.
+_BACK_REFERENCE = re.compile(r"^(?:该|本|全)?(?P<level>区|县)(?:里|内|委|政府|文明办|财政)")
+
+
+def _refers_back(compact: str, local: Place) -> bool:
+    m = _BACK_REFERENCE.match(compact)
+    return m is not None and local.level == "county" and local.name.endswith(m.group("level"))
+
+
+# A street or township written after its district ('濂溪区十里街道'): later named alone, it is still there.
+_STREET_AFTER = re.compile(r"[\u4e00-\u9fff]{2,6}?(?:街道|镇|乡)")
+
+
+def _streets_of(resolver: PlaceResolver) -> dict[str, Place]:
+    """Streets and townships the page places under a district or county, by name."""
+    streets: dict[str, Place] = {}
+    for mention, place in collapse_chains(resolver.mentions):
+        m = _STREET_AFTER.match(resolver.text, mention.end)
+        if place.level == "county" and m:
+            streets.setdefault(m.group(), place)
+    return streets
+
+
+def _street_place(compact: str, streets: dict[str, Place], fallback: Place | None) -> Place | None:
+    """The district of a street that leads the sentence ('在十里街道，改造后的小区…')."""
+    for name, place in streets.items():
+        pos = compact.find(name)
+        if pos >= 0 and _TOPIC_LEAD.match(compact[:pos]) and (fallback is None or place.is_within(fallback)):
+            return place
+    return None
+
+
+def _display(place: Place | None) -> str | None:
+    return place.display if place else None
+
+
+def _distributed_places(
+    sentence: Sentence, figures: list[Figure], resolver: PlaceResolver
+) -> dict[int, Place]:
+    """Figure index → place for values shared out over a list of places by 分别."""
+    compact = sentence.compact
+    if "分别" not in compact:
+        return {}
+    position = {text_pos: i for i, text_pos in enumerate(sentence.index)}
+    named = []
+    for mention, place in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+        start, last = position.get(mention.start), position.get(mention.end - 1)
+        if start is not None and last is not None:
+            named.append((start, last + 1, place))
+    return distribute_places(
+        compact, [f.number_start for f in figures], named, lambda pos: clause_bounds(compact, pos)[0]
+    )
+
+
 def _is_chrome(text: str, para: Paragraph) -> bool:
     body = text[para.start : para.end]
     if len(body) <= _COUNTER_MAX_LEN and _COUNTER.search(body):
@@ -291,13 +399,21 @@ def _is_chrome(text: str, para: Paragraph) -> bool:
     return len(body) <= _CHROME_MAX_LEN and bool(_CHROME.search(body))
 
 
-def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int]) -> bool:
+def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: list[Figure]) -> bool:
     """An elliptical clause ('今年先期启动25个') borrows its subject from the clause before."""
-    rest = compact[clause[0] : figure.start] + compact[figure.end : clause[1]]
-    rest = re.sub(r"[\d.%，,。；;、]", "", rest)
+    # The clause's other figures ('…4300个和3800个') are values, not the counted noun.
+    kept = [
+        ch
+        for i, ch in enumerate(compact[clause[0] : clause[1]], start=clause[0])
+        if not any(f.start <= i < f.end for f in figures)
+    ]
+    rest = re.sub(r"[\d.%，,。；;、]", "", "".join(kept))
     if not rest:
         return True
-    return not any(pair.flag.startswith(_NOUN_FLAGS) for pair in jieba.posseg.lcut(rest) if pair.flag != "nr")
+    # Names of people and places ('其中奎文区、潍城区分别新增4300个') say who, not what is counted.
+    return not any(
+        pair.flag.startswith(_NOUN_FLAGS) for pair in jieba.posseg.lcut(rest) if pair.flag not in ("nr", "ns")
+    )
 
 
 def _word_bounds_of(text: str) -> set[int]:

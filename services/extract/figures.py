@@ -97,7 +97,22 @@ def _inside_quotes(compact: str, pos: int) -> bool:
     return depth > 0
 
 
+# A rate word may stand between a qualifier and its number ('不低于人均30元', '超过每户2000元').
+_RATE_WORDS = ("人均", "户均", "年均", "平均", "每人", "每户")
+
+
 def _prefix_qualifier(compact: str, pos: int) -> tuple[Qualifier, int]:
+    qualifier, start = _adjacent_qualifier(compact, pos)
+    if qualifier == "exact":
+        for rate in _RATE_WORDS:
+            if compact.startswith(rate, pos - len(rate)):
+                found, rate_start = _adjacent_qualifier(compact, pos - len(rate))
+                if found != "exact":
+                    return found, rate_start
+    return qualifier, start
+
+
+def _adjacent_qualifier(compact: str, pos: int) -> tuple[Qualifier, int]:
     for word, qualifier in PREFIX_QUALIFIERS:
         start = pos - len(word)
         if start >= 0 and compact[start:pos] == word:
@@ -122,6 +137,40 @@ def _measure_word(compact: str, pos: int, chinese: bool, chained: bool) -> Unit 
             if compact.startswith(word, pos):
                 return unit
     return None
+
+
+# Joins the two bounds of a range: '3至5名', '20—30名', '3-5个', '1~2万元'.
+_RANGE_JOIN = re.compile(r"至|到|—{1,2}|－|-|~|～")
+
+
+def _range_tail(folded: str, pos: int, chinese: bool) -> tuple[str, Unit] | None:
+    """The multiplier and measure word of a range's upper bound, when `pos` ends its lower bound."""
+    join = _RANGE_JOIN.match(folded, pos)
+    if join is None:
+        return None
+    upper = _NUMERAL.match(folded, join.end())
+    if upper is None or bool(upper.group("cn")) != chinese or upper.group("pct"):
+        return None
+    multiplier = upper.group("armult") or upper.group("cnmult") or ""
+    unit = _measure_word(folded, upper.end(), chinese, False)
+    return (multiplier, unit) if unit is not None else None
+
+
+def _with_range_unit(
+    value: float,
+    unit: Unit | None,
+    number_end: int,
+    multiplier: str,
+    infix_word: str | None,
+    range_tail: tuple[str, Unit] | None,
+) -> tuple[float, Unit | None, int]:
+    """Value, unit and unit end of a numeral; the lower bound of '3至5名' borrows its upper bound's unit."""
+    if unit is None and range_tail is not None and not infix_word:
+        tail_multiplier, unit = range_tail
+        if not multiplier and tail_multiplier:
+            value *= SCALE[tail_multiplier]
+        return value, unit, number_end  # the borrowed measure word is not part of this surface
+    return value, unit, number_end + (len(unit.word) if unit else 0)
 
 
 def _bare_kind(compact: str, number_start: int, unit_pos: int) -> UnitKind | None:
@@ -154,8 +203,12 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
     start, number_end = m.start(), m.end()
     before = folded[:start]
     after_char = folded[number_end : number_end + 1]
-    if (before and before[-1] in _GLUE_BEFORE) or (
-        after_char in _GLUE_AFTER and not any(folded.startswith(u.word, number_end) for u in LATIN_UNITS)
+    range_tail = _range_tail(folded, number_end, bool(m.group("cn")))
+    upper_bound = before[-1:] in ("-", "~") and before[-2:-1].isdigit()  # '20-30名': the 30
+    if (before and before[-1] in _GLUE_BEFORE and not upper_bound) or (
+        after_char in _GLUE_AFTER
+        and range_tail is None
+        and not any(folded.startswith(u.word, number_end) for u in LATIN_UNITS)
     ):
         return None
     if any(before.endswith(word) for word in _ORDINAL_BEFORE):
@@ -187,7 +240,7 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
             infix = INFIX_QUALIFIERS[infix_word]
         chained = before.endswith("+") or "+" in folded[number_end : number_end + 4]
         unit = _measure_word(folded, number_end, False, chained)
-        unit_end = number_end + (len(unit.word) if unit else 0)
+        value, unit, unit_end = _with_range_unit(value, unit, number_end, multiplier, infix_word, range_tail)
     else:
         numeral_text = m.group("cn")
         multiplier = m.group("cnmult") or ""
@@ -201,7 +254,7 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
         if infix_word:
             infix = INFIX_QUALIFIERS[infix_word]
         unit = _measure_word(folded, number_end, True, False)
-        unit_end = number_end + (len(unit.word) if unit else 0)
+        value, unit, unit_end = _with_range_unit(value, unit, number_end, multiplier, infix_word, range_tail)
 
     qualifier, surface_start = _prefix_qualifier(folded, start)
     if (

@@ -266,3 +266,47 @@ def collapse_chains(mentions: list[tuple[Mention, Place]]) -> list[tuple[Mention
         else:
             kept.append((mention, place))
     return kept
+
+
+_DISTRIBUTIVE = "分别"
+_PLACE_LIST_GLUE = frozenset("、和与及")
+
+
+def distribute_places(
+    compact: str,
+    figure_starts: list[int],
+    named: list[tuple[int, int, Place]],
+    clause_of: Callable[[int], int],
+) -> dict[int, Place]:
+    """Places shared out by 分别: 'A区、B区分别新增4300个和3800个' gives A区 the first value, B区 the second.
+
+    `figure_starts` are compact offsets of the sentence's figures, `named` the (start, end, place) of its
+    place names in compact offsets, `clause_of(pos)` the start of the clause holding `pos`.
+    Returns figure index → place.
+    """
+    result: dict[int, Place] = {}
+    marker = compact.find(_DISTRIBUTIVE)
+    while marker >= 0:
+        clause_start = clause_of(marker)
+        listed = [
+            (s, e, p) for s, e, p in named if clause_start <= s and e <= marker and p.level != "province"
+        ]
+        # The names must form one list that ends right at 分别 ('A区、B区分别'), joined only by 、和与及.
+        chain: list[Place] = []
+        end = marker
+        for s, e, p in reversed(listed):
+            if compact[e:end] and (compact[e:end] not in _PLACE_LIST_GLUE if chain else True):
+                break
+            chain.insert(0, p)
+            end = s
+        next_marker = compact.find(_DISTRIBUTIVE, marker + len(_DISTRIBUTIVE))
+        limit = next_marker if next_marker >= 0 else len(compact)
+        after = [
+            i
+            for i, start in enumerate(figure_starts)
+            if marker < start < limit and clause_of(start) == clause_of(marker + len(_DISTRIBUTIVE))
+        ]
+        if len(chain) >= 2 and len(chain) == len(after):
+            result.update(zip(after, chain, strict=True))
+        marker = next_marker
+    return result

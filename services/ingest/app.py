@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,8 +40,9 @@ def create_app(settings: Settings) -> FastStream:
         client = aioredis.from_url(redis_url)
         release_if_ours = client.register_script(_RELEASE_IF_OURS)
 
-        def claim_key(file_name: str) -> str:
-            return f"{settings.stream_prefix}:ingest-claim:{file_name}"
+        def claim_key(file_name: str) -> bytes:
+            # File names need not be UTF-8: key on their bytes.
+            return f"{settings.stream_prefix}:ingest-claim:".encode() + os.fsencode(file_name)
 
         async def claim(file_name: str) -> bool:
             """Replicas sharing one inbox take each file once: the first to claim it."""

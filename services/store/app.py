@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 
 import anyio
-import yaml
 from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline, Redis, RedisStreamMessage
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import Session, create_engine
+from faststream.redis.annotations import Pipeline, Redis
+from sqlalchemy.exc import DBAPIError
 
-from services.store import repository
-from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
-from services.store.search import search_terms
+from services.store.database import DocumentStore, is_bad_data
 from shared.broker import (
     TrimSchedule,
     batch_subscription,
     build_broker,
     dead_letter,
     ensure_consumer_groups,
-    gave_up,
     parse_contracts,
     publish_all,
     reclaim_subscription,
@@ -38,40 +31,8 @@ from shared.streams import Topology
 
 STAGE = "store"
 log = logging.getLogger(__name__)
-
-
-def load_catalog() -> list[dict[str, Any]]:
-    """The indicator catalog shipped with the extract stage."""
-    text = resources.files("services.extract").joinpath("indicators.yaml").read_text(encoding="utf-8")
-    return list(yaml.safe_load(text))
-
-
-class DocumentStore:
-    """The store's Postgres side, built once in the lifespan: database created, migrated, catalog synced."""
-
-    def __init__(self, database_url: str) -> None:
-        create_database_if_missing(database_url)
-        self.engine: Engine = create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
-        migrate(self.engine)
-        with Session(self.engine) as session:
-            repository.sync_indicators(session, catalog=load_catalog())
-            session.commit()
-
-    def store(self, document: DocumentExtracted) -> str:
-        """One transaction per document: all its rows or none."""
-        tokens = search_terms(f"{document.metadata.title or ''}\n{document.text}")
-        with Session(self.engine) as session:
-            outcome = repository.store_document(
-                session, document=document, search_tokens=tokens, now=datetime.now(UTC)
-            )
-            session.commit()
-        return outcome
-
-    def record_failures(self, letters: list[DeadLetter]) -> None:
-        with Session(self.engine) as session:
-            for letter in letters:
-                repository.log_failure(session, letter=letter)
-            session.commit()
+# After a database error, wait before the next batch rather than failing every message at full speed.
+_TRANSIENT_BACKOFF_S = 2.0
 
 
 def create_app(settings: Settings) -> FastStream:
@@ -86,7 +47,7 @@ def create_app(settings: Settings) -> FastStream:
         store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
         app.context.set_global("store", store)
         yield
-        store.engine.dispose()
+        store.close()
         await retire_consumer(
             settings.require_redis_url(),
             [(topology.extracted, STAGE), (topology.dead_letter, STAGE)],
@@ -102,9 +63,13 @@ def create_app(settings: Settings) -> FastStream:
             try:
                 outcome = await anyio.to_thread.run_sync(store.store, document)
                 log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))
-            except (DataError, IntegrityError) as exc:  # this document's data, not the database, is wrong
-                letters.append(dead_letter(STAGE, f"store rejected: {exc.orig}", document.model_dump()))
-        # Other database errors propagate: the batch stays pending and is retried once reclaimed.
+            except DBAPIError as exc:
+                if not is_bad_data(exc):
+                    # The database, not the document: the batch stays pending and is retried once reclaimed.
+                    await asyncio.sleep(_TRANSIENT_BACKOFF_S)
+                    raise
+                reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
+                letters.append(dead_letter(STAGE, reason, document.model_dump()))
         await publish_all(broker, pipe, [(topology.dead_letter, letter) for letter in letters])
 
     async def record_dead_letters(raw: list[Any], store: DocumentStore) -> None:
@@ -120,15 +85,11 @@ def create_app(settings: Settings) -> FastStream:
             await handle(raw, pipe, store)
             await trims.trim(redis, stream)
 
+        # No delivery cap here: store errors are classified, so what fails again is the database,
+        # and giving up would drop documents during an outage. `wenming lag` shows it stuck.
         @broker.subscriber(stream=reclaim_subscription(settings, stream, STAGE))
-        async def on_reclaimed(
-            raw: Any, pipe: Pipeline, message: RedisStreamMessage, store: DocumentStore = Context()
-        ) -> None:
-            # A dead letter that cannot be recorded stays pending (and `wenming lag` shows it stuck):
-            # dead-lettering it again would only loop.
-            poison = stream != topology.dead_letter
-            if not (poison and await gave_up(broker, pipe, message, raw, stage=STAGE, topology=topology)):
-                await handle([raw], pipe, store)
+        async def on_reclaimed(raw: Any, pipe: Pipeline, store: DocumentStore = Context()) -> None:
+            await handle([raw], pipe, store)
 
     subscribe(topology.extracted, store_documents)
     subscribe(topology.dead_letter, lambda raw, _pipe, store: record_dead_letters(raw, store))

@@ -2,33 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from packaging.version import InvalidVersion, Version
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 
-from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow
+from services.store.search import IndexedPassage
+from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow, PassageRow
 from shared.contracts import DeadLetter, DocumentExtracted
 
-StoreOutcome = Literal["stored", "updated", "unchanged"]
+StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
+
+
+def judge_version(stored: str | None, incoming: str) -> StoreOutcome:
+    """What storing `incoming` means given the extractor version already stored (None: none yet)."""
+    if stored is None:
+        return "stored"
+    if stored == incoming:
+        return "unchanged"
+    try:
+        newer = Version(incoming) > Version(stored)
+    except InvalidVersion:
+        newer = True  # versions we cannot order: the latest message wins
+    return "updated" if newer else "stale"
 
 
 def store_document(
-    session: Session, *, document: DocumentExtracted, search_tokens: str, now: datetime
+    session: Session, *, document: DocumentExtracted, passages: Sequence[IndexedPassage], now: datetime
 ) -> StoreOutcome:
-    """Upsert a document and replace its metrics, in the caller's transaction; safe to repeat."""
-    existing = session.execute(
+    """Upsert a document and replace its metrics and passages, in the caller's transaction; safe to repeat.
+
+    A message from an older extractor (a redelivery, or a replica not yet upgraded) never
+    replaces the figures of a newer one.
+    """
+    # The row lock makes concurrent stores of one document take turns; a first store of the same
+    # document by two replicas is serialised by the upsert's conflict handling instead.
+    stored = session.execute(
         select(col(Document.extractor_version)).where(col(Document.id) == document.doc_id).with_for_update()
-    ).first()
-    if existing is not None and existing[0] == document.extractor_version:
-        outcome: StoreOutcome = "unchanged"
-    else:
-        outcome = "updated" if existing is not None else "stored"
-    if outcome != "unchanged":
-        _upsert_document(session, document=document, search_tokens=search_tokens, now=now)
+    ).scalar_one_or_none()
+    outcome = judge_version(stored, document.extractor_version)
+    if outcome in ("stored", "updated"):
+        _upsert_document(session, document=document, now=now)
+        session.execute(delete(PassageRow).where(col(PassageRow.document_id) == document.doc_id))
+        session.add_all(
+            PassageRow(
+                document_id=document.doc_id,
+                ordinal=n,
+                start_offset=p.start,
+                text=p.text,
+                search_terms=p.terms,
+            )
+            for n, p in enumerate(passages)
+        )
         session.execute(delete(MetricRow).where(col(MetricRow.document_id) == document.doc_id))
         session.add_all(
             MetricRow(
@@ -62,9 +91,7 @@ def store_document(
     return outcome
 
 
-def _upsert_document(
-    session: Session, *, document: DocumentExtracted, search_tokens: str, now: datetime
-) -> None:
+def _upsert_document(session: Session, *, document: DocumentExtracted, now: datetime) -> None:
     meta = document.metadata
     values: dict[str, Any] = {
         "id": document.doc_id,
@@ -80,7 +107,6 @@ def _upsert_document(
         "size_bytes": document.size_bytes,
         "original_text": document.original_text,
         "simplified_text": document.text,
-        "search_tokens": search_tokens,
         "extractor_version": document.extractor_version,
         "metric_count": len(document.metrics),
         "ingested_at": document.ingested_at,
@@ -111,7 +137,7 @@ def log_failure(session: Session, *, letter: DeadLetter) -> None:
 
 
 def sync_indicators(session: Session, *, catalog: Iterable[dict[str, Any]]) -> None:
-    """Make the indicators table match the catalog (codes are stable; names may be edited)."""
+    """Insert or update every catalog entry (codes are stable and never removed; names may be edited)."""
     for entry in catalog:
         row = {
             "code": entry["code"],

@@ -27,7 +27,6 @@ class Document(SQLModel, table=True):
     size_bytes: int = Field(sa_type=BigInteger)
     original_text: str = Field(sa_type=Text)
     simplified_text: str = Field(sa_type=Text)
-    search_tokens: str = Field(sa_type=Text, description="character bigrams for full-text search")
     extractor_version: str = Field(sa_type=Text)
     metric_count: int
     ingested_at: datetime = Field(sa_type=DateTime(timezone=True))
@@ -62,6 +61,22 @@ class MetricRow(SQLModel, table=True):
     start_offset: int
     end_offset: int
     sentence: str = Field(sa_type=Text)
+
+
+class PassageRow(SQLModel, table=True):
+    """A run of whole lines of a document's Simplified text, indexed for Chinese full-text search."""
+
+    __tablename__ = "passages"
+    __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    document_id: str = Field(
+        sa_column=Column(Text, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False)
+    )
+    ordinal: int
+    start_offset: int = Field(description="offset into documents.simplified_text")
+    text: str = Field(sa_type=Text)
+    search_terms: str = Field(sa_type=Text)
 
 
 class IndicatorRow(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -70,3 +71,31 @@ async def test_work_left_pending_by_a_dead_replica_is_reclaimed(settings: Settin
         await eventually(lambda: client.xpending(topology.ingested, "normalize"), lambda p: p["pending"] == 0)
     await client.aclose()
     assert outputs[0]["text"] == "城市文明程度指数测评。"
+
+
+async def test_a_message_that_keeps_killing_its_consumer_is_dead_lettered(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    client = aioredis.from_url(settings.require_redis_url())
+    await ensure_consumer_groups(settings.require_redis_url(), topology.consumer_groups())
+    broker = RedisBroker(settings.redis_url)
+    async with broker:
+        await broker.publish(_document("某市志願者。"), stream=topology.ingested)
+    # Five replicas in turn took the entry and died without acknowledging it.
+    entry_id = (await client.xreadgroup("normalize", "victim-0", {topology.ingested: ">"}, count=1))[0][1][0][
+        0
+    ]
+    for n in range(1, 6):
+        await client.xclaim(
+            topology.ingested, "normalize", f"victim-{n}", min_idle_time=0, message_ids=[entry_id]
+        )
+
+    async with TestApp(create_app(settings)):
+        letters = await eventually(
+            lambda: read_stream(client, topology.dead_letter),
+            bool,
+            timeout=settings.reclaim_idle_ms / 1000 * 5,
+        )
+        await eventually(lambda: client.xpending(topology.ingested, "normalize"), lambda p: p["pending"] == 0)
+    assert await client.xlen(topology.normalized) == 0
+    await client.aclose()
+    assert re.match(r"normalize failed [6-9] times on this message", letters[0]["reason"])

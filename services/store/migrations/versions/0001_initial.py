@@ -33,20 +33,12 @@ def upgrade() -> None:
         sa.Column("size_bytes", sa.BigInteger, nullable=False),
         sa.Column("original_text", sa.Text, nullable=False),
         sa.Column("simplified_text", sa.Text, nullable=False),
-        sa.Column("search_tokens", sa.Text, nullable=False),
         sa.Column("extractor_version", sa.Text, nullable=False),
         sa.Column("metric_count", sa.Integer, nullable=False),
         sa.Column("ingested_at", TZ, nullable=False),
         sa.Column("stored_at", TZ, nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
-        # Postgres has no Chinese parser: the store writes character bigrams (services/store/search.py).
-        sa.Column(
-            "search_vector",
-            postgresql.TSVECTOR,
-            sa.Computed("to_tsvector('simple', search_tokens)", persisted=True),
-        ),
     )
-    op.create_index("ix_documents_search_vector", "documents", ["search_vector"], postgresql_using="gin")
     op.create_index("ix_documents_places", "documents", ["places"], postgresql_using="gin")
 
     op.create_table(
@@ -70,6 +62,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_metrics_indicator_city_year", "metrics", ["indicator", "city", "year"])
     op.create_index("ix_metrics_city_year", "metrics", ["city", "year"])
+
+    # Postgres has no Chinese parser: the store writes character bigrams (services/store/search.py).
+    op.create_table(
+        "passages",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("document_id", sa.Text, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("ordinal", sa.Integer, nullable=False),
+        sa.Column("start_offset", sa.Integer, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("search_terms", sa.Text, nullable=False),
+        sa.Column(
+            "search_vector",
+            postgresql.TSVECTOR,
+            sa.Computed("to_tsvector('simple', search_terms)", persisted=True),
+        ),
+        sa.UniqueConstraint("document_id", "ordinal"),
+    )
+    op.create_index("ix_passages_search_vector", "passages", ["search_vector"], postgresql_using="gin")
 
     op.create_table(
         "indicators",
@@ -132,5 +142,6 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS zh_query(text)")
     op.drop_table("ingest_log")
     op.drop_table("indicators")
+    op.drop_table("passages")
     op.drop_table("metrics")
     op.drop_table("documents")

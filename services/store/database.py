@@ -1,0 +1,66 @@
+"""The store's Postgres side: built once per process, then one transaction per document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, create_engine
+
+from services.store import repository
+from services.store.repository import StoreOutcome
+from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
+from services.store.search import index_passages
+from shared.contracts import DeadLetter, DocumentExtracted
+
+# SQLSTATE classes that say the data is wrong, not the database: retrying cannot help.
+_BAD_DATA_CLASSES = ("22", "23", "54")  # data exception, integrity constraint, program limit exceeded
+
+
+def is_bad_data(error: Exception) -> bool:
+    """True when Postgres refused a document for what it contains."""
+    sqlstate = (
+        getattr(getattr(error, "orig", None), "sqlstate", None) if isinstance(error, DBAPIError) else None
+    )
+    return bool(sqlstate) and str(sqlstate)[:2] in _BAD_DATA_CLASSES
+
+
+def read_indicator_catalog() -> list[dict[str, Any]]:
+    """The indicator catalog shipped with the extract stage."""
+    text = resources.files("services.extract").joinpath("indicators.yaml").read_text(encoding="utf-8")
+    return list(yaml.safe_load(text))
+
+
+class DocumentStore:
+    """Database created if missing, migrated and its catalog synced, before the first message."""
+
+    def __init__(self, database_url: str) -> None:
+        create_database_if_missing(database_url)
+        self.engine: Engine = create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
+        migrate(self.engine)
+        with Session(self.engine) as session:
+            repository.sync_indicators(session, catalog=read_indicator_catalog())
+            session.commit()
+
+    def store(self, document: DocumentExtracted) -> StoreOutcome:
+        """One transaction per document: all its rows or none."""
+        passages = index_passages(document.text)
+        with Session(self.engine) as session:
+            outcome = repository.store_document(
+                session, document=document, passages=passages, now=datetime.now(UTC)
+            )
+            session.commit()
+        return outcome
+
+    def record_failures(self, letters: list[DeadLetter]) -> None:
+        with Session(self.engine) as session:
+            for letter in letters:
+                repository.log_failure(session, letter=letter)
+            session.commit()
+
+    def close(self) -> None:
+        self.engine.dispose()
