@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from services.extract.documents import extract_document
 from services.extract.extractor import Extractor
 from services.ingest.readers import DEFAULT_MAX_BYTES, read_document
-from services.normalize.normalizer import ScriptConverter, normalize_text
-from services.normalize.sections import split_sections
-from shared.contracts import DocumentMetadata, Metric
+from services.normalize.documents import normalize_document
+from services.normalize.normalizer import ScriptConverter
+from shared.contracts import DocumentIngested, DocumentMetadata, Metric
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,7 @@ class Analysis:
 
 
 class Analyzer:
-    """Normalize and extract files in-process; build once, reuse for many files."""
+    """The stages' own translations, chained in-process; build once, reuse for many files."""
 
     def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES, resolve_relative_years: bool = False) -> None:
         self._converter = ScriptConverter()
@@ -32,12 +35,19 @@ class Analyzer:
     def analyse_bytes(self, raw: bytes, file_name: str) -> Analysis:
         """Decode, normalize and extract one file's bytes; raises UnreadableDocument."""
         decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
-        normalized = normalize_text(decoded.text, self._converter)
-        sections = split_sections(normalized.text)
-        metadata, metrics = self._extractor.extract(
-            normalized.text, original=decoded.text, offsets=normalized.offsets, sections=sections
+        ingested = DocumentIngested(
+            doc_id=hashlib.sha256(raw).hexdigest(),
+            file_name=file_name,
+            original_text=decoded.text,
+            encoding=decoded.encoding,
+            format=decoded.format,
+            size_bytes=len(raw),
+            ingested_at=datetime.now(UTC),
         )
-        return Analysis(file_name, decoded.text, normalized.text, metadata, metrics)
+        extracted = extract_document(normalize_document(ingested, self._converter), self._extractor)
+        return Analysis(
+            file_name, extracted.original_text, extracted.text, extracted.metadata, list(extracted.metrics)
+        )
 
     def analyse_file(self, path: Path) -> Analysis:
         return self.analyse_bytes(path.read_bytes(), path.name)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import anyio
 import redis.asyncio as aioredis
 from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
-from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import BaseModel, ValidationError
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
@@ -131,18 +132,31 @@ async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tu
         await pipe.execute()
 
 
-class TrimSchedule:
-    """Trim a stream at most every `interval_s`: trimming costs three round trips, batches come often."""
+async def trim_periodically(client: aioredis.Redis, streams: Sequence[str], interval_s: float = 5.0) -> None:
+    """Trim what every group has acknowledged, until cancelled; a failed trim is retried next time."""
+    while True:
+        for stream in streams:
+            try:
+                await trim_consumed(client, stream)
+            except (aioredis.RedisError, OSError):
+                log.debug("trimming %s failed; retrying later", stream, exc_info=True)
+        await asyncio.sleep(interval_s)
 
-    def __init__(self, interval_s: float = 1.0) -> None:
-        self._interval_s = interval_s
-        self._last: dict[str, float] = {}
 
-    async def trim(self, client: aioredis.Redis, stream: str) -> None:
-        now = time.monotonic()
-        if now - self._last.get(stream, float("-inf")) >= self._interval_s:
-            self._last[stream] = now
-            await trim_consumed(client, stream)
+@asynccontextmanager
+async def keep_trimmed(
+    redis_url: str, streams: Sequence[str], interval_s: float = 5.0
+) -> AsyncIterator[None]:
+    """Trim `streams` in the background for as long as the context lasts."""
+    client = aioredis.from_url(redis_url)
+    task = asyncio.create_task(trim_periodically(client, streams, interval_s))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
 
 
 async def trim_consumed(client: aioredis.Redis, stream: str) -> None:
@@ -187,6 +201,7 @@ async def transform_batch(
     stage: str,
     topology: Topology,
     target: str,
+    limiter: anyio.CapacityLimiter,
 ) -> None:
     """Validate a batch, transform each document with pure logic, and publish the results in one go.
 
@@ -199,7 +214,7 @@ async def transform_batch(
     ]
     for document in valid:
         try:
-            outgoing.append((target, transform(document)))
+            outgoing.append((target, await anyio.to_thread.run_sync(transform, document, limiter=limiter)))
         except Exception as exc:  # the logic is pure: a failure is about this document, not the system
             log.exception("%s failed on %s", stage, getattr(document, "file_name", "?"))
             reason = f"{stage} failed: {type(exc).__name__}: {exc}"
@@ -221,15 +236,3 @@ def dead_letter(
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-async def read_stream(
-    client: aioredis.Redis, stream: str, *, count: int | None = None
-) -> list[dict[str, Any]]:
-    """The message bodies now in a stream, oldest first (for inspection, not consumption)."""
-    bodies = []
-    for _, fields in await client.xrange(stream, count=count) or []:
-        data = (fields or {}).get(b"__data__", b"null")
-        body, _headers = BinaryMessageFormatV1.parse(data.encode() if isinstance(data, str) else data)
-        bodies.append(json.loads(body))
-    return bodies

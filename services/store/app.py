@@ -10,16 +10,16 @@ from typing import Any
 
 import anyio
 from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline, Redis
+from faststream.redis.annotations import Pipeline
 from sqlalchemy.exc import DBAPIError
 
 from services.store.database import DocumentStore, is_bad_data
 from shared.broker import (
-    TrimSchedule,
     batch_subscription,
     build_broker,
     dead_letter,
     ensure_consumer_groups,
+    keep_trimmed,
     parse_contracts,
     publish_all,
     reclaim_subscription,
@@ -39,20 +39,20 @@ def create_app(settings: Settings) -> FastStream:
     """Wire the store stage: extracted and dead-letter streams in, Postgres rows out."""
     broker = build_broker(settings)
     topology = Topology(settings.stream_prefix)
-    trims = TrimSchedule()
+    redis_url = settings.require_redis_url()
+    inputs = [(topology.extracted, STAGE), (topology.dead_letter, STAGE)]
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        await ensure_consumer_groups(settings.require_redis_url(), topology.consumer_groups())
+        await ensure_consumer_groups(redis_url, topology.consumer_groups())
         store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
         app.context.set_global("store", store)
-        yield
-        store.close()
-        await retire_consumer(
-            settings.require_redis_url(),
-            [(topology.extracted, STAGE), (topology.dead_letter, STAGE)],
-            settings.consumer_name,
-        )
+        try:
+            async with keep_trimmed(redis_url, [stream for stream, _ in inputs]):
+                yield
+        finally:
+            store.close()
+            await retire_consumer(redis_url, inputs, settings.consumer_name)
 
     app = FastStream(broker, lifespan=lifespan)
 
@@ -79,11 +79,8 @@ def create_app(settings: Settings) -> FastStream:
 
     def subscribe(stream: str, handle: Callable[..., Any]) -> None:
         @broker.subscriber(stream=batch_subscription(settings, stream, STAGE))
-        async def on_batch(
-            raw: list[Any], pipe: Pipeline, redis: Redis, store: DocumentStore = Context()
-        ) -> None:
+        async def on_batch(raw: list[Any], pipe: Pipeline, store: DocumentStore = Context()) -> None:
             await handle(raw, pipe, store)
-            await trims.trim(redis, stream)
 
         # No delivery cap here: store errors are classified, so what fails again is the database,
         # and giving up would drop documents during an outage. `wenming lag` shows it stuck.

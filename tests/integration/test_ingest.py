@@ -11,10 +11,10 @@ import redis.asyncio as aioredis
 from faststream import TestApp
 
 from services.ingest.app import create_app
-from shared.broker import read_stream
 from shared.settings import Settings
 from shared.streams import Topology
 from tests.support.polling import eventually
+from tests.support.streams import read_stream
 
 pytestmark = pytest.mark.integration
 

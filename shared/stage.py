@@ -1,0 +1,100 @@
+"""The shape every transforming stage shares: one stream in, pure logic per document, one stream out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import anyio
+from faststream import Context, FastStream
+from faststream.redis.annotations import Pipeline, RedisStreamMessage
+from pydantic import BaseModel
+
+from shared.broker import (
+    batch_subscription,
+    build_broker,
+    ensure_consumer_groups,
+    gave_up,
+    keep_trimmed,
+    reclaim_subscription,
+    retire_consumer,
+    transform_batch,
+)
+from shared.settings import Settings
+from shared.streams import Topology
+
+InT = TypeVar("InT", bound=BaseModel)
+ResourceT = TypeVar("ResourceT")
+
+
+class TransformStage(Generic[InT, ResourceT]):
+    """What a stage is: its name, streams, input contract, heavy resource and pure transform."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        source: Callable[[Topology], str],
+        target: Callable[[Topology], str],
+        model: type[InT],
+        build_resource: Callable[[Settings], ResourceT],
+        transform: Callable[[InT, ResourceT], BaseModel],
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.target = target
+        self.model = model
+        self.build_resource = build_resource
+        self.transform = transform
+
+
+def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) -> FastStream:
+    """Wire a transforming stage: batches in through its group, reclaim of stale work, results out."""
+    broker = build_broker(settings)
+    topology = Topology(settings.stream_prefix)
+    source, target = stage.source(topology), stage.target(topology)
+    redis_url = settings.require_redis_url()
+    # The logic is CPU-bound and not thread-safe: one document at a time, off the event loop.
+    one_at_a_time = anyio.CapacityLimiter(1)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        await ensure_consumer_groups(redis_url, topology.consumer_groups())
+        app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
+        try:
+            async with keep_trimmed(redis_url, [source]):
+                yield
+        finally:
+            await retire_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
+
+    app = FastStream(broker, lifespan=lifespan)
+
+    async def run(raw: list[Any], pipe: Any, resource: Any) -> None:
+        def transform(document: BaseModel) -> BaseModel:
+            return stage.transform(document, resource)
+
+        await transform_batch(
+            broker,
+            pipe,
+            raw,
+            stage.model,
+            transform,
+            stage=stage.name,
+            topology=topology,
+            target=target,
+            limiter=one_at_a_time,
+        )
+
+    @broker.subscriber(stream=batch_subscription(settings, source, stage.name))
+    async def on_batch(raw: list[Any], pipe: Pipeline, resource: Any = Context()) -> None:
+        await run(raw, pipe, resource)
+
+    @broker.subscriber(stream=reclaim_subscription(settings, source, stage.name))
+    async def on_reclaimed(
+        raw: Any, pipe: Pipeline, message: RedisStreamMessage, resource: Any = Context()
+    ) -> None:
+        if not await gave_up(broker, pipe, message, raw, stage=stage.name, topology=topology):
+            await run([raw], pipe, resource)
+
+    return app
