@@ -106,7 +106,7 @@ def _cmd_env(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    for key in ("WENMING_REDIS_URL", "WENMING_DATABASE_URL"):
+    for key in ("WENMING_REDIS_URL", "WENMING_DATABASE_URL", "WENMING_STREAM_PREFIX"):
         print(f"{key}={shlex.quote(instance[key])}")
     return 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from services.ingest.inbox import is_ignored
-from services.lag import StageLag, read_lag, render_table, with_trend
+from services.lag import StageLag, dead_letter_count, read_lag, render_table, with_trend
 from services.supervisor import read_instance
 from shared.settings import Settings
 from shared.streams import Topology
@@ -24,7 +24,10 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
     if not redis_url:
         print("wenming lag: set WENMING_REDIS_URL or run it where `wenming up` runs", file=sys.stderr)
         return 1
-    topology = Topology(settings.stream_prefix)
+    explicit = "stream_prefix" in settings.model_fields_set
+    topology = Topology(
+        settings.stream_prefix if explicit else instance.get("WENMING_STREAM_PREFIX", settings.stream_prefix)
+    )
     client = aioredis.from_url(redis_url)
     previous: list[StageLag] = []
     try:
@@ -34,7 +37,7 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
             if as_json:
                 print(json.dumps([r.as_json() for r in rows], ensure_ascii=False), flush=True)
             else:
-                dead = int(await client.xlen(topology.dead_letter))
+                dead = await dead_letter_count(client, topology)
                 if watch:
                     print("\033[2J\033[H", end="")
                 print(render_table(rows, dead, inbox_waiting(inbox)), flush=True)
@@ -43,6 +46,9 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
             await asyncio.sleep(interval)
     except KeyboardInterrupt:
         return 0
+    except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+        print(f"wenming lag: Redis at {redis_url} does not answer: {exc}", file=sys.stderr)
+        return 1
     finally:
         await client.aclose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -25,19 +26,27 @@ def read_instance(data_dir: Path) -> dict[str, str] | None:
     try:
         instance = json.loads((data_dir / INSTANCE_FILE).read_text(encoding="utf-8"))
         os.kill(int(instance["pid"]), 0)
+        return {
+            "WENMING_REDIS_URL": instance["redis_url"],
+            "WENMING_DATABASE_URL": instance["database_url"],
+            "WENMING_STREAM_PREFIX": instance["stream_prefix"],
+            "inbox": instance["inbox"],
+        }
     except (OSError, ValueError, KeyError):
         return None
-    return {
-        "WENMING_REDIS_URL": instance["redis_url"],
-        "WENMING_DATABASE_URL": instance["database_url"],
-        "inbox": instance["inbox"],
-    }
 
 
 def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
     """Run until Ctrl-C or SIGTERM; children that die are restarted."""
     data_dir = data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Two pipelines on one data folder would share an embedded server's files and one inbox.
+    lock = (data_dir / "lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.error("a pipeline already runs from %s; stop it first, or use another --data-dir", data_dir)
+        return 1
     servers: list[EmbeddedRedis | EmbeddedPostgres] = []
     stopping = False
 
@@ -74,6 +83,7 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
                     "redis_url": redis_url,
                     "database_url": database_url,
                     "inbox": str(inbox),
+                    "stream_prefix": settings.stream_prefix,
                 }
             ),
             encoding="utf-8",
@@ -99,7 +109,7 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
                 children[stage] = subprocess.Popen(
                     [sys.executable, "-m", "services.cli", "serve", stage],
                     env=env,
-                    start_new_session=True,  # Ctrl-C reaches the supervisor, which stops the stages in order
+                    start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops them all
                 )
                 started_at[stage] = time.monotonic()
             time.sleep(0.5)

@@ -51,6 +51,17 @@ async def ensure_consumer_groups(redis_url: str, pairs: Iterable[tuple[str, str]
         await client.aclose()
 
 
+async def register_consumer(redis_url: str, pairs: Iterable[tuple[str, str]], consumer: str) -> None:
+    """Join the groups at start: Redis lists a consumer only once it has read, so an idle stage
+    would otherwise look like one with nobody reading."""
+    client = aioredis.from_url(redis_url)
+    try:
+        for stream, group in pairs:
+            await client.xgroup_createconsumer(stream, group, consumer)
+    finally:
+        await client.aclose()
+
+
 async def retire_consumer(redis_url: str, pairs: Iterable[tuple[str, str]], consumer: str) -> None:
     """On a clean stop, leave the group if nothing is pending, so `wenming lag` lists live replicas only."""
     client = aioredis.from_url(redis_url)

@@ -18,6 +18,7 @@ from shared.broker import (
     gave_up,
     keep_trimmed,
     reclaim_subscription,
+    register_consumer,
     retire_consumer,
     transform_batch,
 )
@@ -61,6 +62,7 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
+        await register_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
         app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
         try:
             async with keep_trimmed(redis_url, [source]):

@@ -23,6 +23,7 @@ from shared.broker import (
     parse_contracts,
     publish_all,
     reclaim_subscription,
+    register_consumer,
     retire_consumer,
 )
 from shared.contracts import DeadLetter, DocumentExtracted
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> FastStream:
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
+        await register_consumer(redis_url, inputs, settings.consumer_name)
         store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
         app.context.set_global("store", store)
         try:

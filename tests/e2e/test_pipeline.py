@@ -125,13 +125,22 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
             [*wenming, "env"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
         ).stdout
         assert f"WENMING_REDIS_URL={settings.redis_url}" in printed
-        lag = json.loads(
-            subprocess.run(
-                [*wenming, "lag", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
-            ).stdout
+
+        async def read_lag() -> list[dict[str, object]]:
+            command = [*wenming, "lag", "--json"]
+            done = await asyncio.to_thread(
+                subprocess.run, command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+            )
+            return list(json.loads(done.stdout))
+
+        # Rows are committed before the entries are acknowledged: wait for the acks too.
+        lag = asyncio.run(
+            eventually(
+                read_lag, lambda rows: all(r["lag"] == 0 and r["pending"] == 0 for r in rows), timeout=30
+            )
         )
         assert {row["group"] for row in lag} == {"normalize", "extract", "store"}
-        assert all(row["lag"] == 0 and row["pending"] == 0 for row in lag)
+        assert all(row["consumers"] for row in lag)
         assert sorted(p.name for p in (inbox / "done").iterdir()) == sorted(
             f"up-{s.name}" for s in seeds_dir.glob("*.txt")
         )

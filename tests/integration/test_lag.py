@@ -47,9 +47,9 @@ async def test_lag_pending_and_consumers_per_stage(client: aioredis.Redis, strea
     normalize = rows[topology.ingested]
     assert (normalize.length, normalize.lag, normalize.pending) == (5, 3, 1)
     assert [c.name for c in normalize.consumers] == ["worker-1"]
-    assert normalize.oldest_pending_age_s is not None
+    assert normalize.oldest_pending_age_s is not None and normalize.oldest_pending_deliveries == 1
     assert normalize.health == "working"
-    assert rows[topology.normalized].lag == 0 and rows[topology.normalized].health == "idle"
+    assert rows[topology.normalized].lag == 0 and rows[topology.normalized].health == "no consumers"
 
     # Trimming keeps everything the group still needs: the pending entry and the undelivered ones.
     await trim_consumed(client, topology.ingested)

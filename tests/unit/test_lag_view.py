@@ -16,7 +16,7 @@ ASLEEP = [ConsumerInfo("host-1", 3, 600.0)]
     ("lag", "pending", "consumers", "oldest", "health"),
     [
         (0, 0, ACTIVE, None, "idle"),
-        (0, 0, [], None, "idle"),
+        (0, 0, [], None, "no consumers"),
         (5, 0, [], None, "no consumers"),
         (5, 2, ACTIVE, 1.0, "working"),
         (0, 2, ACTIVE, 300.0, "stuck"),
@@ -33,7 +33,7 @@ def test_judge(
 
 
 def _row(stage: str, health: str) -> StageLag:
-    return StageLag(stage, f"p:{stage}", stage, 3, 1, 0, None, ACTIVE, health)  # type: ignore[arg-type]
+    return StageLag(stage, f"p:{stage}", stage, 3, 1, 0, None, None, ACTIVE, health)  # type: ignore[arg-type]
 
 
 def test_the_worst_stage_decides() -> None:
@@ -47,7 +47,7 @@ def test_table_has_a_line_per_stage_and_a_verdict() -> None:
     lines = table.splitlines()
     assert lines[0].split()[:4] == ["stage", "stream", "length", "lag"]
     assert lines[1].startswith("normalize") and lines[2].startswith("store")
-    assert "pipeline: STUCK" in lines[-1] and "dead letters: 2" in lines[-1]
+    assert "pipeline: STUCK" in lines[-1] and "dead letters so far: 2" in lines[-1]
 
 
 def test_a_working_stage_whose_lag_grows_is_falling_behind() -> None:
