@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -16,7 +17,8 @@ from shared.contracts import UnitKind
 from .figures import Figure
 from .units import UNIT_BY_WORD
 
-DEFAULT_CATALOG = Path(__file__).with_name("indicators.yaml")
+# Shared: extract matches its triggers, store publishes its names.
+DEFAULT_CATALOG = Path(str(resources.files("shared") / "indicators.yaml"))
 
 _NUMERAL_SLOT = r"[\d.,０-９零〇一二两三四五六七八九十百千万亿]+"
 _SLOT_LEAD = r"(?:超过|超|逾|突破|约|近|达到|达|不到|不足)?"

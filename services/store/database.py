@@ -30,8 +30,8 @@ def is_bad_data(error: Exception) -> bool:
 
 
 def read_indicator_catalog() -> list[dict[str, Any]]:
-    """The indicator catalog shipped with the extract stage."""
-    text = resources.files("services.extract").joinpath("indicators.yaml").read_text(encoding="utf-8")
+    """The indicator catalog, with the stable public codes."""
+    text = resources.files("shared").joinpath("indicators.yaml").read_text(encoding="utf-8")
     return list(yaml.safe_load(text))
 
 
