@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from services.embedded import EmbeddedPostgres, EmbeddedRedis
+from services.store.schema import create_database_if_missing
 from shared.settings import Settings
 from shared.streams import STAGES
 
@@ -74,6 +75,8 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
             servers.append(pg)
             database_url = pg.start()
             log.info("WENMING_DATABASE_URL not set: started embedded Postgres at %s", database_url)
+        # So that `eval $(wenming env); psql "$WENMING_DATABASE_URL"` works from the first moment.
+        create_database_if_missing(database_url)
         inbox = settings.inbox.absolute()
         inbox.mkdir(parents=True, exist_ok=True)
         (data_dir / INSTANCE_FILE).write_text(

@@ -86,8 +86,17 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def stream_prefix() -> str:
-    return f"test-{uuid.uuid4().hex[:10]}"
+def stream_prefix(redis_url: str) -> Iterator[str]:
+    """Stream names of this test's own, deleted afterwards."""
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

@@ -149,3 +149,43 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
         output = up.communicate(timeout=60)[0].decode(errors="replace")
     assert up.returncode == 0, output
     assert not (tmp_path / ".wenming" / "instance.json").exists()
+
+
+def test_wenming_up_with_nothing_configured_runs_on_embedded_servers(seeds_dir: Path, tmp_path: Path) -> None:
+    """A machine with no Redis or Postgres: `wenming up` brings its own, `wenming env` finds them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
+    env["WENMING_FILE_MIN_AGE_S"] = "0.3"
+    wenming = [sys.executable, "-m", "services.cli"]
+    up = subprocess.Popen(
+        [*wenming, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+
+        async def instance() -> str:
+            done = await asyncio.to_thread(
+                subprocess.run, [*wenming, "env"], cwd=tmp_path, env=env, capture_output=True, text=True
+            )
+            return done.stdout if done.returncode == 0 else ""
+
+        printed = asyncio.run(eventually(instance, bool, timeout=90))
+        urls = dict(line.split("=", 1) for line in printed.splitlines())
+        database_url = urls["WENMING_DATABASE_URL"].strip("'")
+        assert urls["WENMING_REDIS_URL"].startswith("redis://127.0.0.1:")
+        for seed in sorted(seeds_dir.glob("*.txt")):
+            shutil.copy(seed, tmp_path / "inbox" / seed.name)
+        engine = sa.create_engine(sqlalchemy_url(database_url))
+        migrated = "SELECT to_regclass('documents') IS NOT NULL"
+        asyncio.run(eventually(lambda: _scalar_async(engine, migrated), bool, timeout=60))
+        asyncio.run(
+            eventually(
+                lambda: _scalar_async(engine, "SELECT count(*) FROM documents"), lambda n: n == 5, timeout=90
+            )
+        )
+        engine.dispose()
+    finally:
+        up.send_signal(signal.SIGINT)
+        output = up.communicate(timeout=60)[0].decode(errors="replace")
+    assert up.returncode == 0, output
+    assert "started embedded Redis" in output and "started embedded Postgres" in output
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert leftovers == "", f"still running: {leftovers}"
