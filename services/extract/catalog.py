@@ -15,6 +15,7 @@ import yaml
 from shared.contracts import UnitKind
 
 from .figures import Figure
+from .sentences import segment_bounds
 from .units import UNIT_BY_WORD
 
 # Shared: extract matches its triggers, store publishes its names.
@@ -251,7 +252,7 @@ class IndicatorMatcher:
                     best = candidate
         if best is not None:
             return best
-        s_start, s_end = _segment(compact, fig.number_start, c_start, c_end)
+        s_start, s_end = segment_bounds(compact, fig.number_start, c_start, c_end)
         for k_start, k_end, kw, ind in occurrences:
             if not ind.accepts(fig.unit_kind, fig.measure_word) or (change_only and not ind.measures_change):
                 continue
@@ -282,16 +283,6 @@ class IndicatorMatcher:
             if best is None or score > best.score:
                 best = Match(ind.code, kw, score)
         return best
-
-
-def _segment(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
-    start = pos
-    while start > lo and compact[start - 1] != "、":
-        start -= 1
-    end = pos
-    while end < hi and compact[end] != "、":
-        end += 1
-    return start, end
 
 
 def _in_closed_list(compact: str, k_start: int, k_end: int, fig_start: int, clause_start: int) -> bool:

@@ -71,6 +71,7 @@ def test_every_stage_is_its_own_scalable_container(compose: dict[str, Any]) -> N
         assert service["environment"]["WENMING_REDIS_URL"].startswith("redis://redis:")
     assert compose["services"]["ingest"]["environment"]["WENMING_INBOX"] == "/inbox"
     assert any(v.endswith(":/inbox") for v in compose["services"]["ingest"]["volumes"])
+    assert compose["services"]["ingest"]["user"] == "1000:1000"  # the inbox owner's, WENMING_UID/GID
 
 
 def test_postgres_password_has_no_default() -> None:
