@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from services.extract.documents import extract_document
 from services.extract.extractor import Extractor
+from services.ingest.documents import ingested_document
 from services.ingest.readers import DEFAULT_MAX_BYTES, read_document
 from services.normalize.documents import normalize_document
 from services.normalize.normalizer import ScriptConverter
-from shared.contracts import DocumentIngested, DocumentMetadata, Metric
+from shared.contracts import DocumentMetadata, Metric
 
 
 @dataclass(frozen=True)
@@ -34,16 +33,7 @@ class Analyzer:
 
     def analyse_bytes(self, raw: bytes, file_name: str) -> Analysis:
         """Decode, normalize and extract one file's bytes; raises UnreadableDocument."""
-        decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
-        ingested = DocumentIngested(
-            doc_id=hashlib.sha256(raw).hexdigest(),
-            file_name=file_name,
-            original_text=decoded.text,
-            encoding=decoded.encoding,
-            format=decoded.format,
-            size_bytes=len(raw),
-            ingested_at=datetime.now(UTC),
-        )
+        ingested = ingested_document(raw, file_name, read_document(raw, file_name, max_bytes=self._max_bytes))
         extracted = extract_document(normalize_document(ingested, self._converter), self._extractor)
         return Analysis(
             file_name, extracted.original_text, extracted.text, extracted.metadata, list(extracted.metrics)

@@ -11,9 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.settings import Settings
-
-SHARED_DIR = Path(os.environ.get("WENMING_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
-SEEDS_DIR = SHARED_DIR / "data" / "seeds"
+from tests.support.reference import SEEDS_DIR
 
 
 def _docker_answers() -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import anyio
 from watchfiles import awatch
 
+from services.ingest.documents import document_id, ingested_document
 from services.ingest.inbox import DONE_DIR, FAILED_DIR, StabilityTracker, free_destination, is_ignored
 from services.ingest.readers import UnreadableDocument, read_document
 from shared.contracts import DeadLetter, DocumentIngested
@@ -165,7 +165,7 @@ class InboxWatcher:
             return None
         except UnreadableDocument as exc:
             return _Taken(path, _failure(None, file_name, str(exc)))
-        doc_id = hashlib.sha256(raw).hexdigest()
+        doc_id = document_id(raw)
         try:
             decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
         except UnreadableDocument as exc:
@@ -175,18 +175,7 @@ class InboxWatcher:
             return _Taken(
                 path, _failure(doc_id, file_name, f"could not be read: {type(exc).__name__}: {exc}")
             )
-        return _Taken(
-            path,
-            DocumentIngested(
-                doc_id=doc_id,
-                file_name=file_name,
-                original_text=decoded.text,
-                encoding=decoded.encoding,
-                format=decoded.format,
-                size_bytes=len(raw),
-                ingested_at=datetime.now(UTC),
-            ),
-        )
+        return _Taken(path, ingested_document(raw, file_name, decoded))
 
     def _read_bytes(self, path: Path) -> bytes:
         if path.is_symlink():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 import unicodedata
 from pathlib import Path
@@ -15,18 +14,9 @@ from services.normalize.cleaning import is_chrome
 from services.normalize.normalizer import NormalizedText, ScriptConverter, normalize_text
 from services.normalize.offsets import AlignedText, Edit
 from services.normalize.script import HAN
+from tests.support.reference import SEED_GOLD, SEEDS
 
-
-def _shared_dir() -> Path | None:
-    candidates = [Path(__file__).resolve().parents[3] / "shared"]
-    if shared := os.environ.get("WENMING_SHARED_DIR"):
-        candidates.append(Path(shared))
-    return next((path for path in candidates if (path / "data" / "seeds").is_dir()), None)
-
-
-SHARED = _shared_dir()
-SEEDS = sorted((SHARED / "data" / "seeds").glob("*.txt")) if SHARED else []
-GOLD = SHARED / "data" / "gold" / "seeds.jsonl" if SHARED else None
+GOLD = SEED_GOLD
 needs_seeds = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
 LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 

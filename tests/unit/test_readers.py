@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -12,17 +11,8 @@ import pytest
 from services.ingest.encodings import decode_text
 from services.ingest.formats import sniff_format
 from services.ingest.readers import DEFAULT_MAX_BYTES, UnreadableDocument, read_document
+from tests.support.reference import SEEDS, SEEDS_DIR
 
-
-def _seeds_dir() -> Path | None:
-    candidates = [Path(__file__).resolve().parents[3] / "shared" / "data" / "seeds"]
-    if shared := os.environ.get("WENMING_SHARED_DIR"):
-        candidates.append(Path(shared) / "data" / "seeds")
-    return next((path for path in candidates if path.is_dir()), None)
-
-
-SEEDS_DIR = _seeds_dir()
-SEEDS = sorted(SEEDS_DIR.glob("*.txt")) if SEEDS_DIR else []
 needs_seeds = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
 TRADITIONAL_SEED = "000_97925862f469dd6c.txt"
 
@@ -55,7 +45,7 @@ def test_seed_reencoded_decodes_to_the_same_text(seed: Path, codec: str, bom: by
 
 @needs_seeds
 def test_traditional_seed_in_big5_decodes_to_the_same_text() -> None:
-    text = (SEEDS_DIR / TRADITIONAL_SEED).read_text(encoding="utf-8")  # type: ignore[operator]
+    text = (SEEDS_DIR / TRADITIONAL_SEED).read_text(encoding="utf-8")
 
     document = read_document(text.encode("big5"), "report.txt")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import io
-import os
 from pathlib import Path
 
 import docx
@@ -12,17 +11,8 @@ import pytest
 
 from services.ingest.readers import read_document
 from services.normalize.normalizer import ScriptConverter, normalize_text
+from tests.support.reference import SEEDS, SEEDS_DIR
 
-
-def _seeds_dir() -> Path | None:
-    candidates = [Path(__file__).resolve().parents[3] / "shared" / "data" / "seeds"]
-    if shared := os.environ.get("WENMING_SHARED_DIR"):
-        candidates.append(Path(shared) / "data" / "seeds")
-    return next((path for path in candidates if path.is_dir()), None)
-
-
-SEEDS_DIR = _seeds_dir()
-SEEDS = sorted(SEEDS_DIR.glob("*.txt")) if SEEDS_DIR else []
 pytestmark = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
 
 NAV = ("网站导航首页", "新闻中心栏目", "文明创建专栏")
@@ -120,7 +110,7 @@ def test_text_pdf_gives_the_same_text(seed: str, converter: ScriptConverter) -> 
 
 @pytest.mark.skipif(not SEEDS, reason="seed reports not found")
 def test_pdf_rejoins_a_word_broken_across_lines(converter: ScriptConverter) -> None:
-    report = (SEEDS_DIR / "002_172b3efedb831a07.txt").read_text(encoding="utf-8")  # type: ignore[operator]
+    report = (SEEDS_DIR / "002_172b3efedb831a07.txt").read_text(encoding="utf-8")
 
     text = normalize_text(read_document(text_pdf(report), "report.pdf").text, converter).text
 
