@@ -223,13 +223,20 @@ async def transform_batch(
     outgoing: list[tuple[str, BaseModel]] = [
         (topology.dead_letter, dead_letter(stage, reason, raw)) for raw, reason in invalid
     ]
-    for document in valid:
-        try:
-            outgoing.append((target, await anyio.to_thread.run_sync(transform, document, limiter=limiter)))
-        except Exception as exc:  # the logic is pure: a failure is about this document, not the system
-            log.exception("%s failed on %s", stage, getattr(document, "file_name", "?"))
-            reason = f"{stage} failed: {type(exc).__name__}: {exc}"
-            outgoing.append((topology.dead_letter, dead_letter(stage, reason, document.model_dump())))
+
+    def transform_all() -> list[tuple[str, BaseModel]]:
+        results: list[tuple[str, BaseModel]] = []
+        for document in valid:
+            try:
+                results.append((target, transform(document)))
+            except Exception as exc:  # the logic is pure: a failure is about this document, not the system
+                log.exception("%s failed on %s", stage, getattr(document, "file_name", "?"))
+                reason = f"{stage} failed: {type(exc).__name__}: {exc}"
+                results.append((topology.dead_letter, dead_letter(stage, reason, document.model_dump())))
+        return results
+
+    # One hop to a worker thread per batch: the event loop stays free for reads, acks and shutdown.
+    outgoing.extend(await anyio.to_thread.run_sync(transform_all, limiter=limiter))
     await publish_all(broker, pipe, outgoing)
 
 
