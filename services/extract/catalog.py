@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -22,7 +23,7 @@ from .units import UNIT_BY_WORD
 DEFAULT_CATALOG = Path(str(resources.files("shared") / "indicators.yaml"))
 
 _NUMERAL_SLOT = r"[\d.,０-９零〇一二两三四五六七八九十百千万亿]+"
-_SLOT_LEAD = r"(?:超过|超|逾|突破|约|近|达到|达|不到|不足)?"
+_SLOT_LEAD = r"(?:不少于|不低于|超过|超|逾|突破|约为|约|将近|接近|近|达到|达|不到|不足|共计|共)?"
 _SLOT_TAIL = r"[余多]?[十百千万亿]*[余多]?"
 _GAP = r"[^。；;]{0,30}?"
 _WILDCARD = r"[^“”。，,]{1,8}?"
@@ -258,6 +259,8 @@ class IndicatorMatcher:
                 continue
             if k_start < fig.end and k_end > fig.start:
                 continue
+            if k_end <= fig.start and _is_means(compact, k_start, k_end, fig.start):
+                continue
             if s_start <= k_start and k_end <= s_end:
                 tier = 3
             elif c_start <= k_start and k_end <= c_end:
@@ -285,6 +288,17 @@ class IndicatorMatcher:
         return best
 
 
+def _is_means(compact: str, k_start: int, k_end: int, fig_start: int) -> bool:
+    """A keyword governed by '依托…' with a verb and its own object before the figure is the means."""
+    lead = re.split(r"[，,、；;：:]", compact[max(0, k_start - 8) : k_start])[-1]
+    if not any(word in lead for word in _MEANS):
+        return False
+    return bool(_OWN_OBJECT.search(compact, k_end, fig_start))
+
+
+_OWN_OBJECT = re.compile(r"(?:开设|设立|建成|建设|组建|打造|开展|举办|推出|培育|成立)[^，,。；;]{2,}")
+
+
 def _in_closed_list(compact: str, k_start: int, k_end: int, fig_start: int, clause_start: int) -> bool:
     """A keyword that is one item of an 'A、B、C等' list counts a mixed bag, not itself."""
     gap = compact[k_end:fig_start]
@@ -296,9 +310,13 @@ def _in_closed_list(compact: str, k_start: int, k_end: int, fig_start: int, clau
 
 # A change on the year before, written right before its figure ('同比增加9天', '较上年提高2个百分点').
 _YEAR_ON_YEAR = re.compile(
-    r"(?:同比|比上年|较上年|比去年|较去年|比前年|较前年)(?:同期)?(?:增加|提高|增长|上升|减少|下降|降低)?了?$"
+    r"(?:同比|比上年|较上年|比去年|较去年|比前年|较前年|较年初|比年初)(?:同期)?"
+    r"(?:净增|净减|增加|提高|增长|上升|减少|下降|降低)?了?$"
 )
 _RANGE_JOINTS = ("至", "到", "—", "——", "-", "~", "～")
+_CELL_JOINTS = ("|", "｜", "||")
+# '依托新时代文明实践所开设“四点半课堂”126个': a keyword after these is the means, not what is counted.
+_MEANS = ("依托", "依靠", "借助", "利用", "通过", "围绕", "结合")
 # '满意率由88.5%提升到2023年的95.2%': the two ends of a change measure the same thing.
 _CHANGE_JOINT = re.compile(
     r"^(?:提升|提高|增加|增长|上升|下降|降低|减少|缩减)?(?:到|至|为)(?:(?:19|20)\d{2}年(?:底|末)?的?)?$"
@@ -314,12 +332,18 @@ def _owned_by_later_item(compact: str, figures: list[Figure], fig: Figure, k_sta
     return any(other is not fig and k_start < other.start < item_end for other in figures)
 
 
+def _coordinated(run: list[Figure], compact: str) -> bool:
+    """Whether consecutive figures are joined only by '、', '和', '与' and the like."""
+    return all(compact[a.end : b.start] in ("和", "与", "及", "、", "或", "以及") for a, b in pairwise(run))
+
+
 def _figure_between(figures: list[Figure], fig: Figure, k_start: int, k_end: int, compact: str) -> bool:
     """A keyword separated from the figure by another figure belongs to that one ('A 3个、B 5个')."""
     lo, hi = (k_end, fig.start) if k_end <= fig.start else (fig.end, k_start)
-    for other in figures:
-        if other is fig or not (lo <= other.start and other.end <= hi):
-            continue
+    between = [other for other in figures if other is not fig and lo <= other.start and other.end <= hi]
+    if between and k_end <= fig.start and _coordinated([*between, fig], compact):
+        return False  # '新建城市书房5座、3座和2座': a run of coordinated values shares the noun before it
+    for other in between:
         # Coordinated values share their subject: '分别提高20元和35元', '4%和6%'.
         joint = compact[other.end : fig.start] if other.end <= fig.start else compact[fig.end : other.start]
         if (
@@ -328,5 +352,7 @@ def _figure_between(figures: list[Figure], fig: Figure, k_start: int, k_end: int
             continue
         if joint in _RANGE_JOINTS:
             continue  # '20—30名志愿者': the bounds of a range share their noun, before or after
+        if joint in _CELL_JOINTS and k_end <= fig.start:
+            continue  # 'row label | 41.2% | 42.6%': the cells of a table row share the row's label
         return True
     return False

@@ -14,10 +14,15 @@ YEAR_MENTION = re.compile(_YEAR + r"(?P<tail>度|份)?")
 _SPAN_AFTER = re.compile(
     r"^(?:度|份)?(?:\d{1,2}月(?:份)?(?:\d{1,2}日)?)?(?:以来|来|起|至今|至|到|开始|始|—|-|~)"
 )
-_MONTH_AFTER = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})月")
+_MONTH_AFTER = re.compile(
+    r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})月|^第(?:\d{1,3}|[一二三四五六七八九十]{1,3})期"
+)
+# '比2022年提高', '较2022年增长', '与2022年相比': the year a change is measured from, not the figure's.
+_BASELINE_BEFORE = ("比", "较", "与", "同")
 # Cumulative or multi-year totals carry no single year.
 CUMULATIVE = re.compile(
     r"累计|已有|已累计|截至|截止|至今|历年|多年来|近年来|近几年|先后|(?:19|20)\d{2}年[^，。；]{0,8}以来"
+    r"|(?<![\d年])[一二两三四五六七八九十\d]{1,2}年来"
 )
 # Plans for coming years are not this report's results.
 FUTURE_SECTION = re.compile(r"下一步|今后|明年|接下来|下阶段|未来[一二三四五两几]?年")
@@ -38,7 +43,8 @@ class YearMention:
     start: int
     end: int
     opens_span: bool  # '2021年以来': no single year
-    with_month: bool  # '2022年5月': the date of one event, not a topic year
+    with_month: bool  # '2022年5月', '2024年第12期': the date of one event or issue, not a topic year
+    baseline: bool = False  # '比2022年提高': the year a change is measured from
 
 
 def _year_value(text: str) -> int | None:
@@ -51,7 +57,10 @@ def _year_value(text: str) -> int | None:
 def _closes_span(folded: str, start: int) -> bool:
     """'2019-2023年', '2021至2023年': the year ends a span; '截至2023年底' dates a figure instead."""
     before = folded[max(0, start - 2) : start]
-    return before[-1:] in ("-", "—", "~", "至") and before not in ("截至", "直至")
+    if before[-1:] not in ("-", "—", "~", "至") or before in ("截至", "直至"):
+        return False
+    # '2019至2023年' closes a span; '由2022年的88.6分提升至2023年的91.2分' names where a change ends.
+    return bool(re.search(r"(?:19|20)\d{2}年?(?:底|末)?$", folded[max(0, start - 8) : start - 1]))
 
 
 def find_years(compact: str) -> list[YearMention]:
@@ -72,6 +81,7 @@ def find_years(compact: str) -> list[YearMention]:
                 m.end(),
                 bool(_SPAN_AFTER.match(after)) or _closes_span(folded, m.start()),
                 bool(_MONTH_AFTER.match(after)),
+                folded[m.start() - 1 : m.start()] in _BASELINE_BEFORE if m.start() > 0 else False,
             )
         )
     return mentions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +28,16 @@ from .places import (
     main_place,
     most_specific,
 )
-from .sentences import Paragraph, Sentence, clause_bounds, split_paragraphs, split_sentences
+from .sentences import (
+    TABLE_CELL,
+    Paragraph,
+    Sentence,
+    clause_bounds,
+    heading_level,
+    is_table_row,
+    split_paragraphs,
+    split_sentences,
+)
 from .subjects import distribute_subjects, subject_of
 
 EXTRACTOR_VERSION = "0.1.0"
@@ -43,19 +52,36 @@ _COUNTER = re.compile(
     r"(?:反对|举报|收藏|点赞|评论|阅读|浏览|点击|分享|转发|回复|相关新闻)\s*(?:次数|量|数)?\s*[:：(（]?\s*\d"
 )
 _COUNTER_MAX_LEN = 40
+# A byline also closes on a date ('发布时间：2024-04-18'): that line is the page's own, handled elsewhere.
+_LINK_DATELINE = re.compile(r"时间|日期|来源|发布|作者|记者")
+# A link to another story ('· 某市注册志愿者突破200万人 2024-03-29'): a headline line closing on its date.
+_LINK_LINE = re.compile(
+    r"^\s*[·•●○◆◇■□▪▶>»\-－*]?\s*[^。！？!?；;]{4,60}?[\s　(（\[]*"
+    r"(?:(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|(?:19|20)\d{2}年\d{1,2}月\d{1,2}日)[)）\]]?\s*$"
+)
 _CHROME_MAX_LEN = 200
 _NOUN_FLAGS = ("n", "an", "j")  # a verbal noun (启动) alone does not name a subject
 # An enumerated item ('❷…', '（一）…', '3.…'): a year it states holds for the whole item.
 _BULLET = re.compile(
     r"^\s*(?:[❶-❿①-⑳⑴-⒇]|[（(][一二三四五六七八九十\d]{1,3}[）)]"
-    r"|[一二三四五六七八九十]{1,3}、|\d{1,2}[、．)）]|\d{1,2}\.(?!\d))"
+    r"|[一二三四五六七八九十]{1,3}、|[一二三四五六七八九十]是|\d{1,2}[、．)）]|\d{1,2}\.(?!\d))"
 )
 # A county or city at the head of a sentence is that sentence's own place ('3月2日,成都市武侯区举办…').
-_TOPIC_LEAD = re.compile(
-    r"^(?:【|\[|〔|本报|新华社)?(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
-    r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:近年来|今年以来|今年|去年|以来|近日|日前|目前)?[,，、]?"
-    r"(?:记者)?(?:在|由|据|从)?$"
+# A bullet sign ('▲禹州市…'), a date, a time word, a short opening clause ('从各地情况看，', '另外，')
+# or a connective may come first.
+_LEAD_BODY = (
+    r"[“”\"「」]?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
+    r"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
+    r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?"
+    r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
+    r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"
+    r"(?:记者)?(?:在|由|据|从|以)?"
 )
+_TOPIC_LEAD = re.compile(rf"^{_LEAD_BODY}$")
+# '全市…', '今年一季度，全市…': a sentence or clause about the whole city, district or province.
+_WHOLE_LEAD = re.compile(rf"^{_LEAD_BODY}(?P<scope>全市|全省|全区|全县)")
+# A clause of a sentence opened by a place of its own ('…380万元，抚州市…5.2亿元').
+_CLAUSE_LEAD = re.compile(r"^(?:其中|另外|此外|同时|而|在|以)?$")
 
 
 @dataclass
@@ -64,6 +90,8 @@ class _ReadingState:
 
     document: int | None = None
     heading: int | None = None
+    headings: list[tuple[int, int | None]] = field(default_factory=list)  # (numbering depth, year) above
+    table: list[int | None] | None = None  # the year of each column of the table being read
     paragraph: int | None = None
     paragraph_index: int = -1
     bullet: bool = False  # the paragraph is an enumerated item
@@ -73,6 +101,8 @@ class _ReadingState:
     future: bool = False
     place: Place | None = None  # a place opening the paragraph holds for the rest of it
     local: Place | None = None  # the last place a sentence of this paragraph was led by
+    quote_end: int = -1  # where the quotation being read closes
+    quote_place: Place | None = None  # the place of its speaker ('“…”临泽县文明办负责人说')
 
 
 class Extractor:
@@ -109,11 +139,16 @@ class Extractor:
         streets = _streets_of(resolver)
 
         title_place = self._title_place(text, facts.title, resolver)
+        # A page titled by a province that speaks of '全省' is the province's own report.
+        provincial = title_place is not None and title_place.level == "province" and "全省" in text
         section_places = [
-            self._section_place(s, paragraphs, resolver, title_place, len(sections)) for s in sections
+            self._section_place(s, paragraphs, resolver, title_place, len(sections), provincial)
+            for s in sections
         ]
         document_place = (
-            title_place if title_place and title_place.level != "province" else main_place(resolver.mentions)
+            title_place
+            if title_place and (title_place.level != "province" or provincial)
+            else main_place(resolver.mentions)
         )
 
         title_years = [y for y in find_years(facts.title or "") if not y.opens_span and not y.with_month]
@@ -130,7 +165,15 @@ class Extractor:
             section_place = section_places[section_index] if section_index >= 0 else document_place
             self._advance_state(state, sentence)
             fallback = state.place or section_place
-            place = self._sentence_place(sentence, resolver, fallback)
+            if state.place is not None and _names_elsewhere(sentence, resolver, state.place):
+                fallback = section_place  # the paragraph's place does not hold where others are named
+            place = self._sentence_place(sentence, resolver, fallback, section_place)
+            # '今年一季度，全市…' after a district's sentence; '在东台，全市…' is 东台's own whole.
+            place = _whole_place(sentence.compact, place, section_place) or place
+            if sentence.compact.startswith(_OPEN_QUOTE) and sentence.start >= state.quote_end:
+                state.quote_end, state.quote_place = _speaker_of(sentence, resolver, text)
+            if place is fallback and sentence.start < state.quote_end and state.quote_place is not None:
+                place = state.quote_place
             if place is fallback:
                 place = _street_place(sentence.compact, streets, fallback) or place
             if place is fallback and state.local is not None and _refers_back(sentence.compact, state.local):
@@ -139,12 +182,15 @@ class Extractor:
                 state.local = place
             if sentence.position == 0 and place is not section_place:
                 state.place = place
-            if _is_chrome(text, sentence.paragraph):
+            if _is_chrome(text, sentence):
                 continue
             figures = find_figures(sentence.compact)
             if not figures:
                 continue
-            shared_places = _distributed_places(sentence, figures, resolver)
+            shared_places = {
+                **_clause_places(sentence, figures, resolver, place, section_place),
+                **_distributed_places(sentence, figures, resolver),
+            }
             metrics.extend(
                 self._metrics_of(
                     sentence, figures, text, original, offsets, place, state, facts, shared_places
@@ -179,6 +225,7 @@ class Extractor:
         resolver: PlaceResolver,
         title_place: Place | None,
         n_sections: int,
+        provincial: bool = False,
     ) -> Place | None:
         if section.headline:
             head_end = section.start
@@ -191,13 +238,13 @@ class Extractor:
             place = most_specific(p for _, p in resolver.in_span(section.start, head_end))
             if place is not None:
                 return place
-        if n_sections == 1 and title_place is not None and title_place.level != "province":
+        if n_sections == 1 and title_place is not None and (title_place.level != "province" or provincial):
             return title_place
         return main_place(resolver.in_span(section.start, section.end)) or title_place
 
     @staticmethod
     def _sentence_place(
-        sentence: Sentence, resolver: PlaceResolver, section_place: Place | None
+        sentence: Sentence, resolver: PlaceResolver, fallback: Place | None, section_place: Place | None
     ) -> Place | None:
         named = collapse_chains(resolver.in_span(sentence.start, sentence.end))
         for mention, place in named:
@@ -206,16 +253,21 @@ class Extractor:
             lead = "".join(ch for ch in resolver.text[sentence.start : mention.start] if not ch.isspace())
             if not _TOPIC_LEAD.match(lead):
                 break
-            if section_place is not None and section_place.is_within(place):
+            if section_place is not None and place == section_place:
+                return section_place  # the section's own place, named again: no longer the paragraph's part
+            if fallback is not None and fallback.is_within(place):
                 # The section's own place or its parent: the figure stays the section's.
-                return section_place
+                return fallback
             if section_place is not None and place.is_within(section_place):
-                others = {p for _, p in named if p.level != "province" and p != place}
-                if others - {section_place}:
+                clause_end = _clause_end(resolver.text, mention.end)
+                others = {
+                    p for m, p in named if p.level != "province" and p != place and m.start < clause_end
+                }
+                if others - {section_place} or _LIST_AFTER.match(resolver.text, mention.end):
                     # 'A区…、B县…等10个项目': a list across the city's districts speaks for the city.
                     return section_place
             return place
-        return section_place
+        return fallback
 
     # -- years --------------------------------------------------------------------------------------------
 
@@ -234,9 +286,24 @@ class Extractor:
             state.sentence = None
         state.carried = state.sentence
         state.open_clause = sentence.compact.endswith(("；", ";"))
-        years = [y for y in find_years(sentence.compact) if not y.opens_span and not y.with_month]
+        years = [
+            y
+            for y in find_years(sentence.compact)
+            if not y.opens_span and not y.with_month and not y.baseline
+        ]
+        if is_table_row(sentence.compact):
+            cells = TABLE_CELL.split(sentence.compact)
+            columns = [next((y.year for y in find_years(cell)), None) for cell in cells]
+            if any(year is not None for year in columns):
+                state.table = columns  # the header row: each column's year
+            return
+        state.table = None
         if para.is_heading:
-            state.heading = years[0].year if years else None
+            # A heading's year holds under it, through the lower-numbered headings that state none.
+            level = heading_level(sentence.compact)
+            state.headings = [(lv, y) for lv, y in state.headings if level and lv < level]
+            state.headings.append((level, years[0].year if years else None))
+            state.heading = next((y for _, y in reversed(state.headings) if y is not None), None)
             return
         for year in years:
             lead = sentence.compact[: year.start]
@@ -254,7 +321,11 @@ class Extractor:
     def _year_of(
         self, sentence: Sentence, figure: Figure, state: _ReadingState, published: date | None
     ) -> int | None:
-        mentions = find_years(sentence.compact)
+        if state.table is not None and is_table_row(sentence.compact):
+            column = len(TABLE_CELL.findall(sentence.compact, 0, figure.start))
+            if column < len(state.table) and state.table[column] is not None:
+                return state.table[column]
+        mentions = [y for y in find_years(sentence.compact) if not y.baseline]
         _, clause_end = clause_bounds(sentence.compact, figure.number_start)
         # A year after the figure speaks for it only inside its clause ('…3.5亿元，力争2025年…' does not).
         before = [y for y in mentions if y.start < figure.start] or [
@@ -370,6 +441,112 @@ def _street_place(compact: str, streets: dict[str, Place], fallback: Place | Non
     return None
 
 
+# A place that opens a list ('濂溪区、九江经开区、市城管局等5个单位') is one of several, not the topic.
+_LIST_AFTER = re.compile(r"\s*(?:、|和|与|及)")
+
+
+_CLAUSE_MARK = re.compile(r"[，,。；;！？!?：:\n]")
+
+
+def _clause_end(text: str, pos: int) -> int:
+    """The end of the clause of `text` that goes on at `pos`."""
+    m = _CLAUSE_MARK.search(text, pos)
+    return m.start() if m else len(text)
+
+
+def _names_elsewhere(sentence: Sentence, resolver: PlaceResolver, place: Place) -> bool:
+    """Whether the sentence names a city or county other than `place`, its parents and its parts."""
+    for _, named in resolver.in_span(sentence.start, sentence.end):
+        if named.level != "province" and not named.is_within(place) and not place.is_within(named):
+            return True
+    return False
+
+
+_OPEN_QUOTE = ("“", "「", '"')
+_CLOSE_QUOTE = re.compile(r"[”」\"]")
+_SPEAKER = re.compile(r"[^。！？!?“”]{0,24}?(?:说|表示|介绍|告诉|称|坦言|感慨)")
+
+
+def _speaker_of(sentence: Sentence, resolver: PlaceResolver, text: str) -> tuple[int, Place | None]:
+    """Where the quotation opening `sentence` closes, and the place of the speaker named right after it."""
+    para_end = sentence.paragraph.end
+    close = _CLOSE_QUOTE.search(text, sentence.start + 1, para_end)
+    if close is None:
+        return -1, None
+    after = close.end()
+    while after < para_end and text[after].isspace():
+        after += 1
+    if not _SPEAKER.match(text, after):
+        return close.start(), None
+    for mention, place in collapse_chains(resolver.in_span(after, para_end)):
+        if mention.start == after and place.level != "province":
+            return close.start(), place
+    return close.start(), None
+
+
+def _whole_place(compact: str, place: Place | None, section_place: Place | None) -> Place | None:
+    """The place '全市/全区/全县/全省' opening `compact` speaks for, seen from `place` and the section's."""
+    m = _WHOLE_LEAD.match(compact)
+    if m is None:
+        return None
+    scope = m.group("scope")
+    for candidate in (place, section_place):
+        if candidate is None:
+            continue
+        for level in (candidate, *reversed(candidate.parents)):
+            if section_place is not None and not level.is_within(section_place):
+                break  # '在全省率先…' in a city's report compares the city; it is still the city's figure
+            if scope == "全省" and level.level == "province":
+                return level
+            if scope == "全市" and (level.level == "prefecture" or level.name.endswith("市")):
+                return level
+            if scope in ("全区", "全县") and level.level == "county" and level.name.endswith(scope[1]):
+                return level
+    return None
+
+
+def _clause_places(
+    sentence: Sentence,
+    figures: list[Figure],
+    resolver: PlaceResolver,
+    place: Place | None,
+    section_place: Place | None,
+) -> dict[int, Place]:
+    """Figure index → place for clauses after the first that open on a place of their own."""
+    compact = sentence.compact
+    position = {text_pos: i for i, text_pos in enumerate(sentence.index)}
+    opening: dict[int, Place] = {}  # clause start → its place
+    for mention, named in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+        start = position.get(mention.start)
+        if start is None or named.level == "province":
+            continue
+        clause_start, _ = clause_bounds(compact, start)
+        if (
+            clause_start > 0
+            and clause_start not in opening
+            and _CLAUSE_LEAD.match(compact[clause_start:start])
+        ):
+            if section_place is not None and (
+                section_place.is_within(named) or _LIST_AFTER.match(resolver.text, mention.end)
+            ):
+                named = section_place  # its own place's parent, or a list of places: the section's figure
+            opening[clause_start] = named
+    for figure in figures:
+        clause_start, _ = clause_bounds(compact, figure.number_start)
+        if clause_start > 0 and _WHOLE_LEAD.match(compact[clause_start:]) and clause_start not in opening:
+            whole = _whole_place(compact[clause_start:], place, section_place)
+            if whole is not None:
+                opening[clause_start] = whole
+    result: dict[int, Place] = {}
+    for index, figure in enumerate(figures):
+        starts = [c for c in opening if c <= figure.number_start]
+        if starts:
+            chosen = opening[max(starts)]
+            if chosen != place:
+                result[index] = chosen
+    return result
+
+
 def _display(place: Place | None) -> str | None:
     return place.display if place else None
 
@@ -392,11 +569,16 @@ def _distributed_places(
     )
 
 
-def _is_chrome(text: str, para: Paragraph) -> bool:
+def _is_chrome(text: str, sentence: Sentence) -> bool:
+    """Whether the sentence is page furniture: a counter, a link to another story, a contact line."""
+    para = sentence.paragraph
     body = text[para.start : para.end]
     if len(body) <= _COUNTER_MAX_LEN and _COUNTER.search(body):
         return True
-    return len(body) <= _CHROME_MAX_LEN and bool(_CHROME.search(body))
+    if _LINK_LINE.match(body) and not _LINK_DATELINE.search(body):
+        return True
+    # A short contact or copyright paragraph; a report sentence ending on '监督电话：…' keeps its figures.
+    return len(body) <= _CHROME_MAX_LEN and bool(_CHROME.search(text, sentence.start, sentence.end))
 
 
 def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: list[Figure]) -> bool:

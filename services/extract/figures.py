@@ -83,8 +83,15 @@ _MONEY_CONTEXT = (
     "募集",
     "捐款",
 )
+# Measure words of a place in a ranking ('后3位', '后5名').
+_RANK_WORDS = ("位", "名")
+# '分别提高1.4个和2.2个百分点': the first value's '个' is short for '个百分点'.
+_POINT_ELLIPSIS = re.compile(r"(?:和|与|及|、|或)(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十点]+)个百分点")
 # Chinese numerals written in a name ('“百万市民学礼仪”', '《二十四孝》') are not quantities.
 _OPEN_QUOTES, _CLOSE_QUOTES = "“‘《「『", "”’》」』"
+
+
+_PERCENT_POINT = Unit("个", "percent", canonical="个百分点")
 
 
 def _inside_quotes(compact: str, pos: int) -> bool:
@@ -215,6 +222,8 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
         return None
     if before.endswith("前") and not before.endswith(_TIME_BEFORE):
         return None  # '前3名', '前10位': a ranking
+    if before.endswith("后") and not before.endswith("先后") and folded.startswith(_RANK_WORDS, number_end):
+        return None  # '排名后3位': a ranking from the bottom ('先后3次' is a count)
     chinese = bool(m.group("cn")) or bool(m.group("pct") and not m.group("pctnum")[0].isdigit())
     infix: Qualifier = "exact"
 
@@ -275,6 +284,9 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
             suffix_end = unit_end + len(word)
             break
 
+    if unit is not None and unit.word == "个" and _POINT_ELLIPSIS.match(folded, unit_end):
+        unit = _PERCENT_POINT  # the '个' of '1.4个和2.2个百分点' stands for the whole measure word
+
     if chinese and not _chinese_is_quantity(folded, m, numeral_text, multiplier, unit, qualifier):
         return None
 
@@ -314,7 +326,11 @@ def _chinese_is_quantity(
     """Chinese numerals are quantities only when sized (十/百/千/万) and measured or qualified."""
     if _inside_quotes(folded, m.start()):
         return False
+    if m.group("pct"):
+        return True  # '百分之百', '百分之九十五': the words say it is a share
     sized = any(ch in "十百千万亿" for ch in numeral) or bool(multiplier)
+    if not sized and unit is not None and (unit.kind == "multiple" or unit.word == "成"):
+        return True  # '增长一倍', '近两倍', '九成': a ratio is a quantity even when written with one digit
     if not sized:
         return False  # '一盘棋', '五个一', '两横三纵': single digits are names, not counts
     single_unit = len(numeral) == 1 and not multiplier

@@ -68,7 +68,11 @@ class Gazetteer:
     def __init__(self, divisions: Mapping[str, Any]) -> None:
         self._by_name: dict[str, list[Place]] = {}
         self._full_names: dict[Place, str] = {}
+        self._pending_districts: list[tuple[str, Place]] = []
         self._walk(divisions, 0, ())
+        for district, county in self._pending_districts:
+            if district not in self._by_name:  # the district form is not some other place's name
+                self._add(district, Place(district, "county", county.parents, county.code), suffixed=True)
         self._max_len = max(len(name) for name in self._by_name)
 
     @classmethod
@@ -93,8 +97,17 @@ class Gazetteer:
                 for alias in [aliases] if isinstance(aliases, str) else aliases:
                     if alias != key and len(alias) >= 2 and alias not in _GENERIC_NAMES:
                         self._add(alias, place, suffixed=False)
+            if depth == 2:
+                self._add_district_form(key, place)
             # A municipality repeats itself as its own prefecture: keep one place for the name.
             self._walk(child, depth + 1, (*parents, place))
+
+    def _add_district_form(self, name: str, place: Place) -> None:
+        """A county or county-level city turned district ('长泰县' → '长泰区') after the data was compiled."""
+        stem = name[:-1]
+        if len(stem) < 2 or not name.endswith(("县", "市")) or any(part in name for part in _GENERIC_PARTS):
+            return
+        self._pending_districts.append((stem + "区", place))
 
     def _add(self, name: str, place: Place, *, suffixed: bool) -> None:
         places = self._by_name.setdefault(name, [])
@@ -102,6 +115,10 @@ class Gazetteer:
             self._full_names[place] = name
         if not any(p.name == place.name and p.parents[:1] == place.parents[:1] for p in places):
             places.append(place)
+
+    def full_name(self, place: Place) -> str:
+        """The place's name with its official suffix."""
+        return self._full_names.get(place, place.name)
 
     def is_full_name(self, name: str) -> bool:
         """Whether `name` is written with its official suffix."""
@@ -163,6 +180,17 @@ class PlaceResolver:
                 # A district does not vouch for its own city: a bare '西湖区' does not name 杭州.
                 context.add(mention.places[0])
                 context.update(mention.places[0].parents)
+        resolved = self._resolve_pass(raw, context)
+        # A city the page names by a chain ('江苏盐城') or a dateline vouches for its districts too.
+        vouched = {p for _, p in resolved if p.level == "prefecture"} - context
+        if vouched:
+            for place in vouched:
+                context.add(place)
+                context.update(place.parents)
+            resolved = self._resolve_pass(raw, context)
+        return resolved
+
+    def _resolve_pass(self, raw: list[Mention], context: set[Place]) -> list[tuple[Mention, Place]]:
         resolved: list[tuple[Mention, Place]] = []
         previous: Place | None = None
         previous_end = -1
@@ -206,8 +234,19 @@ class PlaceResolver:
                 return place if any(parent in context for parent in place.parents) else None
             return place
         # A bare name ('苏州', '义乌') counts only when the document also writes it in full,
-        # or when it stands as a dateline ('【苏州】', '本报苏州讯', '苏州：' opening a line).
-        return place if place in self._suffixed_in_doc else None
+        # or when it stands as a dateline ('【苏州】', '本报苏州讯', '苏州：' opening a line),
+        # or when it names a city of a province the document writes out ('江西省…赣州、吉安').
+        if place in self._suffixed_in_doc:
+            return place
+        if place.level == "prefecture" and any(parent in context for parent in place.parents):
+            return place
+        # A county-level city named bare ('在东台，…') inside its own city's report.
+        county_city = place.level == "county" and self._gazetteer.full_name(place).endswith("市")
+        if county_city and any(
+            parent in context and parent.level == "prefecture" for parent in place.parents
+        ):
+            return place
+        return None
 
     def _is_dateline(self, mention: Mention) -> bool:
         line_start = self._text.rfind("\n", 0, mention.start) + 1
@@ -270,6 +309,8 @@ def collapse_chains(mentions: list[tuple[Mention, Place]]) -> list[tuple[Mention
 
 _DISTRIBUTIVE = "分别"
 _PLACE_LIST_GLUE = frozenset("、和与及")
+# What the listed places have in common may stand before 分别 ('赣州市、吉安市测评成绩分别为…').
+_SHARED_NOUN = re.compile(r"^[^\d的，,。；;：:、和与及“”\s]{1,6}$")
 
 
 def distribute_places(
@@ -295,7 +336,8 @@ def distribute_places(
         chain: list[Place] = []
         end = marker
         for s, e, p in reversed(listed):
-            if compact[e:end] and (compact[e:end] not in _PLACE_LIST_GLUE if chain else True):
+            gap = compact[e:end]
+            if gap and (gap not in _PLACE_LIST_GLUE if chain else not _SHARED_NOUN.match(gap)):
                 break
             chain.insert(0, p)
             end = s

@@ -10,6 +10,28 @@ _LINE_END = '。！？!?；;：:…”"）)】]'
 _CLAUSE_BREAKS = "，,：:"
 _CJK = re.compile(r"[\u4e00-\u9fff“‘《（(]")
 _HEADING_MAX = 40
+# The numbering of a heading in a work report: '一、', '（一）', '1.', '1、', '（1）'.
+_NUMBERED_HEADING = re.compile(
+    r"^(?P<l1>[一二三四五六七八九十]{1,3}、)|^(?P<l2>[（(][一二三四五六七八九十]{1,3}[）)])"
+    r"|^(?P<l3>\d{1,2}(?:\.(?!\d)|、|．))|^(?P<l4>[（(]\d{1,2}[）)])"
+)
+# Signs that open the items of a list ('● 城市书房 130家', '▲某区…').
+LIST_MARKS = tuple("●○■□◆◇▲△★☆•·▪▶►※-－*")
+# A row of a table rendered as text: cells split by '|'.
+TABLE_CELL = re.compile(r"[|｜]")
+
+
+def heading_level(line: str) -> int:
+    """The depth of a numbered heading (1 for '一、', 2 for '（一）', …), 0 when it is not numbered."""
+    m = _NUMBERED_HEADING.match(line.strip())
+    if m is None:
+        return 0
+    return next(int(name[1]) for name, value in m.groupdict().items() if value)
+
+
+def is_table_row(line: str) -> bool:
+    """Whether a line is a table row rendered as text ('指标 | 2022年 | 2023年')."""
+    return len(TABLE_CELL.findall(line)) >= 2
 
 
 @dataclass(frozen=True)
@@ -44,6 +66,8 @@ def _is_heading_line(line: str) -> bool:
         0 < len(stripped) <= _HEADING_MAX
         and stripped[-1] not in _LINE_END
         and not any(ch in stripped for ch in "，,。；;")
+        and not is_table_row(stripped)
+        and not stripped.startswith(LIST_MARKS)  # '● 注册志愿者 156.3万名': a list item, not a heading
     )
 
 
@@ -52,6 +76,8 @@ def _joins_next(line: str, following: str) -> bool:
     stripped, nxt = line.strip(), following.strip()
     if not stripped or not nxt or stripped[-1] in _LINE_END:
         return False
+    if _NUMBERED_HEADING.match(stripped) and len(stripped) <= _HEADING_MAX:
+        return False  # '二、存在的问题': a numbered heading stands on its own line
     if not (len(stripped) >= 30 or any(ch in stripped for ch in "，,、")):
         return False
     return bool(_CJK.match(nxt)) and not nxt.startswith(("◎", "——"))

@@ -52,6 +52,7 @@ UNITS: tuple[Unit, ...] = (
     # percent
     Unit("个百分点", "percent"),
     Unit("%", "percent"),
+    Unit("成", "percent", 10.0),  # '九成以上': tenths
     Unit("％", "percent", canonical="%"),
     # area
     Unit("平方公里", "area_m2", 1e6),
@@ -96,6 +97,7 @@ CHAIN_UNITS: dict[str, Unit] = {"中心": Unit("中心", "count"), "站": Unit("
 # A measure word followed by one of these is part of a longer word, not a unit ('5分钟', '3年级').
 UNIT_BLOCKERS: dict[str, tuple[str, ...]] = {
     "分": ("钟", "之", "局", "院", "队", "会", "别", "类", "成", "配", "析"),
+    "成": tuple("为功立果效员本绩交就长熟型不品都了将片群套批人年"),
     "年": ("级", "代", "度", "初", "底", "末", "前", "后", "份", "月", "内", "中", "龄", "轻", "间", "华"),
     "天": ("津", "然", "空", "下", "气", "地", "府"),
     "期": ("间", "刊", "待", "望", "限", "末", "中"),
