@@ -118,11 +118,18 @@ def _cmd_lag(args: argparse.Namespace) -> int:
     from services.lag_cli import show_lag
     from shared.settings import Settings
 
-    return asyncio.run(
-        show_lag(
-            Settings(), data_dir=args.data_dir, as_json=args.json, watch=args.watch, interval=args.interval
+    try:
+        return asyncio.run(
+            show_lag(
+                Settings(),
+                data_dir=args.data_dir,
+                as_json=args.json,
+                watch=args.watch,
+                interval=args.interval,
+            )
         )
-    )
+    except KeyboardInterrupt:  # the way to leave --watch
+        return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
-"""The operator's view: per stage, how far behind its consumer group is and whether it moves."""
+"""The operator's view: per stage, how far behind it is, whether it is alive, and what went wrong."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -21,13 +22,14 @@ class ConsumerInfo:
     name: str
     pending: int
     idle_s: float
+    alive: bool = True  # its process still sends heartbeats; Redis lists killed consumers forever
 
 
 @dataclass(frozen=True)
 class StageLag:
     stage: str
-    stream: str
-    group: str
+    stream: str | None  # None for ingest, which reads the inbox folder
+    group: str | None
     length: int
     lag: int
     pending: int
@@ -35,41 +37,89 @@ class StageLag:
     oldest_pending_deliveries: int | None
     consumers: list[ConsumerInfo] = field(default_factory=list)
     health: Health = "idle"
+    last_error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class InboxState:
+    waiting: int
+    oldest_wait_s: float | None
+
+
 def judge(
-    *,
-    lag: int,
-    pending: int,
-    consumers: list[ConsumerInfo],
-    oldest_pending_age_s: float | None,
-    stuck_after_s: float,
+    *, lag: int, pending: int, live_consumers: int, stalled_s: float | None, stuck_after_s: float
 ) -> Health:
-    """One word for the stage: idle, working, no consumers, or stuck."""
-    if not consumers:  # nothing reads this stream: a stopped stage, whether or not work waits
+    """One word for a stage. `stalled_s`: how long the oldest waiting work has gone untouched."""
+    if not live_consumers:  # nobody reads: a stopped stage, whether or not work waits
         return "no consumers"
     if lag == 0 and pending == 0:
         return "idle"
-    most_recent_activity = min(c.idle_s for c in consumers)
-    if (oldest_pending_age_s or 0) > stuck_after_s or most_recent_activity > stuck_after_s:
+    if (stalled_s or 0) > stuck_after_s:
         return "stuck"
     return "working"
 
 
+async def read_heartbeats(client: aioredis.Redis, prefix: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Live replicas by stage and consumer name, with what each last reported."""
+    alive: dict[str, dict[str, dict[str, Any]]] = {}
+    async for key in client.scan_iter(match=f"{prefix}:heartbeat:*", count=500):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        stage, _, consumer = name[len(prefix) + len(":heartbeat:") :].partition(":")
+        raw = await client.get(key)
+        try:
+            alive.setdefault(stage, {})[consumer] = json.loads(raw) if raw else {}
+        except ValueError:
+            alive.setdefault(stage, {})[consumer] = {}
+    return alive
+
+
 async def read_lag(
-    client: aioredis.Redis, topology: Topology, *, stuck_after_s: float = 60.0
+    client: aioredis.Redis,
+    topology: Topology,
+    *,
+    stuck_after_s: float = 60.0,
+    inbox: InboxState | None = None,
 ) -> list[StageLag]:
-    """Lag of every (stream, group) pair of the pipeline, in pipeline order."""
+    """Every stage in pipeline order: ingest (when its inbox is known), then each (stream, group)."""
+    heartbeats = await read_heartbeats(client, topology.prefix)
     rows = []
+    if inbox is not None:
+        rows.append(_ingest_row(heartbeats.get("ingest", {}), inbox, stuck_after_s))
     for stream, group in topology.consumer_groups():
-        rows.append(await _group_lag(client, stream, group, stuck_after_s))
+        rows.append(await _group_lag(client, stream, group, heartbeats.get(group, {}), stuck_after_s))
     return rows
 
 
-async def _group_lag(client: aioredis.Redis, stream: str, group: str, stuck_after_s: float) -> StageLag:
+def _ingest_row(beats: dict[str, dict[str, Any]], inbox: InboxState, stuck_after_s: float) -> StageLag:
+    consumers = [ConsumerInfo(name, 0, 0.0) for name in sorted(beats)]
+    health = judge(
+        lag=inbox.waiting,
+        pending=0,
+        live_consumers=len(consumers),
+        stalled_s=inbox.oldest_wait_s,
+        stuck_after_s=stuck_after_s,
+    )
+    return StageLag(
+        "ingest",
+        None,
+        None,
+        inbox.waiting,
+        inbox.waiting,
+        0,
+        inbox.oldest_wait_s,
+        None,
+        consumers,
+        health,
+        _last_error(beats),
+    )
+
+
+async def _group_lag(
+    client: aioredis.Redis, stream: str, group: str, beats: dict[str, dict[str, Any]], stuck_after_s: float
+) -> StageLag:
     length = int(await client.xlen(stream))
     info = next((g for g in await _groups(client, stream) if _text(g["name"]) == group), None)
     if info is None:
@@ -77,34 +127,50 @@ async def _group_lag(client: aioredis.Redis, stream: str, group: str, stuck_afte
     pending = int(info["pending"])
     lag = info.get("lag")
     if lag is None:  # Redis < 7 has no lag field, and 7 omits it after some trims: count what is left
-        last = _text(info["last-delivered-id"])
-        lag = await client.eval(_COUNT_AFTER, 1, stream, f"({last}")
+        lag = await client.eval(_COUNT_AFTER, 1, stream, f"({_text(info['last-delivered-id'])}")
     consumers = [
-        ConsumerInfo(_text(c["name"]), int(c["pending"]), int(c["idle"]) / 1000)
+        ConsumerInfo(name, int(c["pending"]), int(c["idle"]) / 1000, alive=name in beats)
         for c in await client.xinfo_consumers(stream, group)
+        for name in [_text(c["name"])]
     ]
-    oldest_age = oldest_deliveries = None
+    oldest_age = oldest_deliveries = untouched_s = None
     if pending:
         oldest = await client.xpending_range(stream, group, min="-", max="+", count=1)
         if oldest:
-            # Age since the entry was added (its id), not since its last delivery, which each retry resets.
+            # Shown: age since the entry was added. Judged: time since anyone touched it (a live
+            # worker keeps its entries fresh, however long a document takes).
             seconds, micros = await client.time()
-            entry_id = oldest[0]["message_id"]
-            added_ms = int(
-                (entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)).split("-")[0]
-            )
+            added_ms = int(_text(oldest[0]["message_id"]).split("-")[0])
             oldest_age = max(0.0, (seconds * 1000 + micros // 1000 - added_ms) / 1000)
             oldest_deliveries = int(oldest[0]["times_delivered"])
+            untouched_s = int(oldest[0]["time_since_delivered"]) / 1000
     health = judge(
         lag=int(lag),
         pending=pending,
-        consumers=consumers,
-        oldest_pending_age_s=oldest_age,
+        live_consumers=sum(c.alive for c in consumers),
+        stalled_s=untouched_s,
         stuck_after_s=stuck_after_s,
     )
     return StageLag(
-        group, stream, group, length, int(lag), pending, oldest_age, oldest_deliveries, consumers, health
+        group,
+        stream,
+        group,
+        length,
+        int(lag),
+        pending,
+        oldest_age,
+        oldest_deliveries,
+        consumers,
+        health,
+        _last_error(beats),
     )
+
+
+def _last_error(beats: dict[str, dict[str, Any]]) -> str | None:
+    errors = [
+        f"{name}: {beat['last_error']}" for name, beat in sorted(beats.items()) if beat.get("last_error")
+    ]
+    return "; ".join(errors) or None
 
 
 async def _groups(client: aioredis.Redis, stream: str) -> list[dict[str, Any]]:
@@ -114,40 +180,51 @@ async def _groups(client: aioredis.Redis, stream: str) -> list[dict[str, Any]]:
         return []
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def with_trend(previous: list[StageLag], current: list[StageLag]) -> list[StageLag]:
     """Between two readings, a working stage whose lag grew is falling behind."""
-    before = {(r.stream, r.group): r.lag for r in previous}
+    before = {(r.stage, r.stream): r.lag for r in previous}
     return [
         replace(r, health="falling behind")
-        if r.health == "working" and r.lag > before.get((r.stream, r.group), r.lag)
+        if r.health == "working" and r.lag > before.get((r.stage, r.stream), r.lag)
         else r
         for r in current
     ]
 
 
-def render_table(rows: list[StageLag], dead_letters: int, inbox_waiting: int | None = None) -> str:
-    """A screenful for the operator: one line per stage, then the verdict."""
+def render_table(rows: list[StageLag], dead_letters: int) -> str:
+    """A screenful for the operator: one line per stage, the errors, then the verdict."""
     header = ("stage", "stream", "length", "lag", "pending", "oldest", "consumers", "health")
     lines = [header]
     for r in rows:
         oldest = "-" if r.oldest_pending_age_s is None else f"{r.oldest_pending_age_s:.0f}s"
         if r.oldest_pending_deliveries and r.oldest_pending_deliveries > 1:
             oldest += f" (tried {r.oldest_pending_deliveries}x)"
-        consumers = ", ".join(f"{c.name} (idle {c.idle_s:.0f}s)" for c in r.consumers) or "none"
+        consumers = ", ".join(
+            f"{c.name} (idle {c.idle_s:.0f}s)" if c.alive else f"{c.name} (gone)" for c in r.consumers
+        )
+        stream = r.stream or "inbox folder"
         lines.append(
-            (r.stage, r.stream, str(r.length), str(r.lag), str(r.pending), oldest, consumers, r.health)
+            (
+                r.stage,
+                stream,
+                str(r.length),
+                str(r.lag),
+                str(r.pending),
+                oldest,
+                consumers or "none",
+                r.health,
+            )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
-    verdict = overall(rows)
     out.append("")
-    inbox = "" if inbox_waiting is None else f"    inbox: {inbox_waiting} waiting"
+    out += [f"last error in {r.stage}: {r.last_error}" for r in rows if r.last_error]
     out.append(
-        f"pipeline: {verdict}{inbox}    dead letters so far: {dead_letters}    ({time.strftime('%H:%M:%S')})"
+        f"pipeline: {overall(rows)}    dead letters so far: {dead_letters}    ({time.strftime('%H:%M:%S')})"
     )
     return "\n".join(out)
 
@@ -156,7 +233,7 @@ def overall(rows: list[StageLag]) -> str:
     """The worst stage decides: stuck > no consumers > falling behind > working > idle."""
     verdicts = {
         "stuck": "STUCK",
-        "no consumers": "STOPPED (a stage has no consumers)",
+        "no consumers": "STOPPED (a stage has no live consumer)",
         "falling behind": "FALLING BEHIND (lag is growing)",
         "working": "healthy, working",
     }
@@ -164,6 +241,10 @@ def overall(rows: list[StageLag]) -> str:
         if any(r.health == health for r in rows):
             return verdict
     return "healthy, idle"
+
+
+def is_healthy(rows: list[StageLag]) -> bool:
+    return all(r.health in ("idle", "working") for r in rows)
 
 
 async def dead_letter_count(client: aioredis.Redis, topology: Topology) -> int:

@@ -5,47 +5,55 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
 from services.ingest.inbox import is_ignored
-from services.lag import StageLag, dead_letter_count, read_lag, render_table, with_trend
+from services.lag import (
+    InboxState,
+    StageLag,
+    dead_letter_count,
+    is_healthy,
+    read_lag,
+    render_table,
+    with_trend,
+)
 from services.supervisor import read_instance
 from shared.settings import Settings
 from shared.streams import Topology
 
 
 async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: bool, interval: float) -> int:
-    """Print lag once, or until Ctrl-C with --watch; exit 1 when no Redis can be found."""
+    """Print lag once (exit 0 when healthy, 1 when not), or until Ctrl-C with --watch."""
     instance = read_instance(data_dir) or {}
     redis_url = settings.redis_url or instance.get("WENMING_REDIS_URL")
-    inbox = Path(instance["inbox"]) if "inbox" in instance else settings.inbox
     if not redis_url:
         print("wenming lag: set WENMING_REDIS_URL or run it where `wenming up` runs", file=sys.stderr)
         return 1
+    inbox = Path(instance["inbox"]) if "inbox" in instance else settings.inbox
     explicit = "stream_prefix" in settings.model_fields_set
     topology = Topology(
-        settings.stream_prefix if explicit else instance.get("WENMING_STREAM_PREFIX", settings.stream_prefix)
+        settings.stream_prefix if explicit else instance.get("WENMING_STREAM_PREFIX", "wenming")
     )
     client = aioredis.from_url(redis_url)
     previous: list[StageLag] = []
     try:
         while True:
-            rows = await read_lag(client, topology, stuck_after_s=settings.reclaim_idle_ms / 1000)
+            rows = await read_lag(
+                client, topology, stuck_after_s=settings.reclaim_idle_ms / 1000, inbox=inbox_state(inbox)
+            )
             rows, previous = with_trend(previous, rows), rows
             if as_json:
                 print(json.dumps([r.as_json() for r in rows], ensure_ascii=False), flush=True)
             else:
-                dead = await dead_letter_count(client, topology)
                 if watch:
                     print("\033[2J\033[H", end="")
-                print(render_table(rows, dead, inbox_waiting(inbox)), flush=True)
+                print(render_table(rows, await dead_letter_count(client, topology)), flush=True)
             if not watch:
-                return 0
+                return 0 if is_healthy(rows) else 1
             await asyncio.sleep(interval)
-    except KeyboardInterrupt:
-        return 0
     except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
         print(f"wenming lag: Redis at {redis_url} does not answer: {exc}", file=sys.stderr)
         return 1
@@ -53,9 +61,16 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
         await client.aclose()
 
 
-def inbox_waiting(inbox: Path) -> int | None:
-    """Files in the inbox not yet taken, when the inbox is on this machine."""
+def inbox_state(inbox: Path) -> InboxState | None:
+    """Files in the inbox not yet taken, and how long the oldest has waited; None if not on this machine."""
     try:
-        return sum(1 for p in inbox.iterdir() if not is_ignored(p.name) and not p.is_dir())
+        waiting = [p for p in inbox.iterdir() if not is_ignored(p.name) and not p.is_dir()]
     except OSError:
         return None
+    ages = []
+    for path in waiting:
+        try:
+            ages.append(time.time() - path.lstat().st_mtime)
+        except OSError:
+            continue
+    return InboxState(len(waiting), max(ages) if ages else None)

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.embedded import EmbeddedPostgres, EmbeddedRedis
+from services.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent
 from services.store.schema import create_database_if_missing
 from shared.settings import Settings
 from shared.streams import STAGES
@@ -113,6 +113,7 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
                     [sys.executable, "-m", "services.cli", "serve", stage],
                     env=env,
                     start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops them all
+                    preexec_fn=die_with_parent,
                 )
                 started_at[stage] = time.monotonic()
             time.sleep(0.5)

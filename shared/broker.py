@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -143,30 +144,52 @@ async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tu
         await pipe.execute()
 
 
-async def trim_periodically(client: aioredis.Redis, streams: Sequence[str], interval_s: float = 5.0) -> None:
-    """Trim what every group has acknowledged, until cancelled; a failed trim is retried next time."""
-    while True:
-        for stream in streams:
-            try:
-                await trim_consumed(client, stream)
-            except (aioredis.RedisError, OSError):
-                log.debug("trimming %s failed; retrying later", stream, exc_info=True)
-        await asyncio.sleep(interval_s)
+@asynccontextmanager
+async def every(
+    interval_s: float, action: Callable[[], Awaitable[None]], *, at_start: bool = False
+) -> AsyncIterator[None]:
+    """Run `action` every `interval_s` while the context lasts.
+
+    Stopped by an event, never by cancelling: redis-py may swallow a cancellation that lands
+    mid-command, and a loop that outlives its context would hang the handler that awaits it.
+    """
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        if at_start:
+            await action()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+                return
+            await action()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait({task}, timeout=interval_s + 10)
 
 
 @asynccontextmanager
 async def keep_trimmed(
     redis_url: str, streams: Sequence[str], interval_s: float = 5.0
 ) -> AsyncIterator[None]:
-    """Trim `streams` in the background for as long as the context lasts."""
+    """Trim what every group has acknowledged, in the background, for as long as the context lasts."""
     client = aioredis.from_url(redis_url)
-    task = asyncio.create_task(trim_periodically(client, streams, interval_s))
+
+    async def trim_all() -> None:
+        for stream in streams:
+            try:
+                await trim_consumed(client, stream)
+            except (aioredis.RedisError, OSError):  # retried next time
+                log.debug("trimming %s failed", stream, exc_info=True)
+
     try:
-        yield
+        async with every(interval_s, trim_all):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await client.aclose()
 
 
@@ -254,3 +277,72 @@ def dead_letter(
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+class Heartbeat:
+    """Tells `wenming lag` that this replica is alive, and the last error it met, if any.
+
+    Redis keeps a consumer listed after its process is killed, so the consumer list alone
+    cannot tell a live stage from a dead one; a key that expires unless renewed can.
+    """
+
+    TTL_S = 15
+    EVERY_S = 5.0
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str, stage: str, consumer: str) -> None:
+        self._client = client
+        self.key = heartbeat_key(prefix, stage, consumer)
+        self.last_error: str | None = None
+
+    def record_error(self, error: BaseException) -> None:
+        first_line = (str(error).splitlines() or [""])[0][:300]
+        self.last_error = f"{datetime.now(UTC):%H:%M:%S} {type(error).__name__}: {first_line}"
+
+    def clear_error(self) -> None:
+        self.last_error = None
+
+    async def beat(self) -> None:
+        try:
+            await self._client.set(self.key, json.dumps({"last_error": self.last_error}), ex=self.TTL_S)
+        except (aioredis.RedisError, OSError):
+            log.debug("heartbeat not written", exc_info=True)
+
+
+def heartbeat_key(prefix: str, stage: str, consumer: str) -> str:
+    return f"{prefix}:heartbeat:{stage}:{consumer}"
+
+
+@asynccontextmanager
+async def beating(redis_url: str, *, prefix: str, stage: str, consumer: str) -> AsyncIterator[Heartbeat]:
+    """A heartbeat for as long as the context lasts; removed on a clean stop."""
+    client = aioredis.from_url(redis_url)
+    heartbeat = Heartbeat(client, prefix=prefix, stage=stage, consumer=consumer)
+    try:
+        async with every(Heartbeat.EVERY_S, heartbeat.beat, at_start=True):
+            yield heartbeat
+    finally:
+        with contextlib.suppress(aioredis.RedisError, OSError):
+            await client.delete(heartbeat.key)
+        await client.aclose()
+
+
+@asynccontextmanager
+async def keep_claimed(
+    client: aioredis.Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    entry_ids: Sequence[bytes | str],
+    every_s: float,
+) -> AsyncIterator[None]:
+    """While a batch is being worked on, keep its entries fresh, so no replica reclaims live work.
+
+    XCLAIM with JUSTID to ourselves resets an entry's idle time without counting a delivery.
+    """
+
+    async def refresh() -> None:
+        with contextlib.suppress(aioredis.RedisError, OSError):
+            await client.xclaim(stream, group, consumer, 0, list(entry_ids), justid=True)
+
+    async with every(every_s, refresh):
+        yield

@@ -8,14 +8,17 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline, RedisStreamMessage
+from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessage, RedisStreamMessage
 from pydantic import BaseModel
 
 from shared.broker import (
+    Heartbeat,
     batch_subscription,
+    beating,
     build_broker,
     ensure_consumer_groups,
     gave_up,
+    keep_claimed,
     keep_trimmed,
     reclaim_subscription,
     register_consumer,
@@ -58,6 +61,7 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
     redis_url = settings.require_redis_url()
     # The logic is CPU-bound and not thread-safe: one document at a time, off the event loop.
     one_at_a_time = anyio.CapacityLimiter(1)
+    refresh_s = settings.reclaim_idle_ms / 1000 / 3
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
@@ -65,38 +69,60 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
         await register_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
         app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
         try:
-            async with keep_trimmed(redis_url, [source]):
+            async with (
+                keep_trimmed(redis_url, [source]),
+                beating(
+                    redis_url,
+                    prefix=settings.stream_prefix,
+                    stage=stage.name,
+                    consumer=settings.consumer_name,
+                ) as heartbeat,
+            ):
+                app.context.set_global("heartbeat", heartbeat)
                 yield
         finally:
             await retire_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
 
     app = FastStream(broker, lifespan=lifespan)
 
-    async def run(raw: list[Any], pipe: Any, resource: Any) -> None:
+    async def run(raw: list[Any], pipe: Any, redis: Any, entry_ids: list[bytes], resource: Any) -> None:
         def transform(document: BaseModel) -> BaseModel:
             return stage.transform(document, resource)
 
-        await transform_batch(
-            broker,
-            pipe,
-            raw,
-            stage.model,
-            transform,
-            stage=stage.name,
-            topology=topology,
-            target=target,
-            limiter=one_at_a_time,
-        )
+        heartbeat: Heartbeat = app.context.get("heartbeat")
+        try:
+            async with keep_claimed(redis, source, stage.name, settings.consumer_name, entry_ids, refresh_s):
+                await transform_batch(
+                    broker,
+                    pipe,
+                    raw,
+                    stage.model,
+                    transform,
+                    stage=stage.name,
+                    topology=topology,
+                    target=target,
+                    limiter=one_at_a_time,
+                )
+        except Exception as exc:  # left pending and retried; `wenming lag` shows why meanwhile
+            heartbeat.record_error(exc)
+            raise
+        heartbeat.clear_error()
 
     @broker.subscriber(stream=batch_subscription(settings, source, stage.name))
-    async def on_batch(raw: list[Any], pipe: Pipeline, resource: Any = Context()) -> None:
-        await run(raw, pipe, resource)
+    async def on_batch(
+        raw: list[Any],
+        pipe: Pipeline,
+        redis: Redis,
+        message: RedisBatchStreamMessage,
+        resource: Any = Context(),
+    ) -> None:
+        await run(raw, pipe, redis, message.raw_message["message_ids"], resource)
 
     @broker.subscriber(stream=reclaim_subscription(settings, source, stage.name))
     async def on_reclaimed(
-        raw: Any, pipe: Pipeline, message: RedisStreamMessage, resource: Any = Context()
+        raw: Any, pipe: Pipeline, redis: Redis, message: RedisStreamMessage, resource: Any = Context()
     ) -> None:
         if not await gave_up(broker, pipe, message, raw, stage=stage.name, topology=topology):
-            await run([raw], pipe, resource)
+            await run([raw], pipe, redis, message.raw_message["message_ids"], resource)
 
     return app

@@ -12,15 +12,15 @@ import redis.asyncio as aioredis
 from faststream import FastStream
 
 from services.ingest.watcher import InboxWatcher, Outcome
-from shared.broker import build_broker, ensure_consumer_groups, publish_all
+from shared.broker import beating, build_broker, ensure_consumer_groups, publish_all
 from shared.contracts import DocumentIngested
 from shared.settings import Settings
 from shared.streams import Topology
 
 log = logging.getLogger(__name__)
 
-# Long enough for any one file's decode and publish; a replica that dies mid-file frees it then.
-CLAIM_TTL_S = 300
+# Long enough for a batch's decode and publish; a replica that dies mid-file frees its files then.
+CLAIM_TTL_S = 60
 # Delete a claim only if it is still ours: after expiry it may belong to another replica.
 _RELEASE_IF_OURS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -76,7 +76,11 @@ def create_app(settings: Settings) -> FastStream:
         watcher.prepare()  # the inbox exists as soon as the stage reports started
         app.context.set_global("watcher", watcher)
         try:
-            yield
+            async with beating(
+                redis_url, prefix=settings.stream_prefix, stage="ingest", consumer=settings.consumer_name
+            ) as heartbeat:
+                watcher.on_scan = heartbeat.record_error, heartbeat.clear_error
+                yield
         finally:
             await client.aclose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,10 +52,19 @@ class StabilityTracker:
         return bool(self._seen)
 
 
+# Room for "-NN" and the ".error.txt" written beside a failed file, within the usual 255-byte limit.
+_NAME_BYTES = 255 - len("-99.error.txt")
+
+
 def free_destination(folder: Path, name: str) -> Path:
-    """`folder/name`, or `folder/stem-2.ext`, ... when that is taken: nothing is overwritten."""
-    candidate = folder / name
+    """`folder/name`, or `folder/stem-2.ext`, ... when that is taken: nothing is overwritten.
+
+    Names too long to take a suffix are shortened, keeping their extension.
+    """
     stem, suffix = Path(name).stem, Path(name).suffix
+    while len(os.fsencode(stem + suffix)) > _NAME_BYTES and stem:
+        stem = stem[:-1]
+    candidate = folder / f"{stem}{suffix}"
     n = 2
     while candidate.exists() or candidate.is_symlink():
         candidate = folder / f"{stem}-{n}{suffix}"

@@ -66,6 +66,11 @@ class InboxWatcher:
         self._release = release
         self._tracker = StabilityTracker(min_age)
         self._stranded: dict[str, tuple[int, int]] = {}  # handed on, but could not be moved out
+        # Told of each scan's failure or success (the stage's heartbeat shows the last error).
+        self.on_scan: tuple[Callable[[BaseException], None], Callable[[], None]] = (
+            lambda _e: None,
+            lambda: None,
+        )
         self._rescan_interval = rescan_interval
         self._max_bytes = max_bytes
         self._batch_size = batch_size
@@ -80,8 +85,11 @@ class InboxWatcher:
             while not self._stopping.is_set():
                 try:
                     await self.scan_once()
-                except Exception:  # Redis away or a disk error: keep the files, try again next scan
-                    log.exception("inbox scan failed; the files stay in the inbox and are retried")
+                except Exception as exc:  # Redis away or a disk error: keep the files, try again next scan
+                    log.error("inbox scan failed, the files stay in the inbox and are retried: %s", exc)
+                    self.on_scan[0](exc)
+                else:
+                    self.on_scan[1]()
                 # Files that are still settling need a prompt second look; otherwise wait for an event.
                 timeout = (
                     min(self._rescan_interval, max(0.2, self._tracker.min_age / 2))

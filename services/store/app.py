@@ -10,15 +10,18 @@ from typing import Any
 
 import anyio
 from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline
+from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessage, RedisStreamMessage
 from sqlalchemy.exc import DBAPIError
 
 from services.store.database import DocumentStore, is_bad_data
 from shared.broker import (
+    Heartbeat,
     batch_subscription,
+    beating,
     build_broker,
     dead_letter,
     ensure_consumer_groups,
+    keep_claimed,
     keep_trimmed,
     parse_contracts,
     publish_all,
@@ -42,6 +45,7 @@ def create_app(settings: Settings) -> FastStream:
     topology = Topology(settings.stream_prefix)
     redis_url = settings.require_redis_url()
     inputs = [(topology.extracted, STAGE), (topology.dead_letter, STAGE)]
+    refresh_s = settings.reclaim_idle_ms / 1000 / 3
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
@@ -49,8 +53,10 @@ def create_app(settings: Settings) -> FastStream:
         await register_consumer(redis_url, inputs, settings.consumer_name)
         store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
         app.context.set_global("store", store)
+        beat = beating(redis_url, prefix=settings.stream_prefix, stage=STAGE, consumer=settings.consumer_name)
         try:
-            async with keep_trimmed(redis_url, [stream for stream, _ in inputs]):
+            async with keep_trimmed(redis_url, [stream for stream, _ in inputs]), beat as heartbeat:
+                app.context.set_global("heartbeat", heartbeat)
                 yield
         finally:
             store.close()
@@ -80,15 +86,37 @@ def create_app(settings: Settings) -> FastStream:
         await anyio.to_thread.run_sync(store.record_failures, letters)
 
     def subscribe(stream: str, handle: Callable[..., Any]) -> None:
+        async def run(raw: list[Any], pipe: Any, redis: Any, ids: list[bytes], store: DocumentStore) -> None:
+            heartbeat: Heartbeat = app.context.get("heartbeat")
+            try:
+                async with keep_claimed(redis, stream, STAGE, settings.consumer_name, ids, refresh_s):
+                    await handle(raw, pipe, store)
+            except Exception as exc:  # left pending and retried; `wenming lag` shows why meanwhile
+                heartbeat.record_error(exc)
+                raise
+            heartbeat.clear_error()
+
         @broker.subscriber(stream=batch_subscription(settings, stream, STAGE))
-        async def on_batch(raw: list[Any], pipe: Pipeline, store: DocumentStore = Context()) -> None:
-            await handle(raw, pipe, store)
+        async def on_batch(
+            raw: list[Any],
+            pipe: Pipeline,
+            redis: Redis,
+            message: RedisBatchStreamMessage,
+            store: DocumentStore = Context(),
+        ) -> None:
+            await run(raw, pipe, redis, message.raw_message["message_ids"], store)
 
         # No delivery cap here: store errors are classified, so what fails again is the database,
         # and giving up would drop documents during an outage. `wenming lag` shows it stuck.
         @broker.subscriber(stream=reclaim_subscription(settings, stream, STAGE))
-        async def on_reclaimed(raw: Any, pipe: Pipeline, store: DocumentStore = Context()) -> None:
-            await handle([raw], pipe, store)
+        async def on_reclaimed(
+            raw: Any,
+            pipe: Pipeline,
+            redis: Redis,
+            message: RedisStreamMessage,
+            store: DocumentStore = Context(),
+        ) -> None:
+            await run([raw], pipe, redis, message.raw_message["message_ids"], store)
 
     subscribe(topology.extracted, store_documents)
     subscribe(topology.dead_letter, lambda raw, _pipe, store: record_dead_letters(raw, store))

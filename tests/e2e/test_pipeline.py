@@ -139,8 +139,9 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
                 read_lag, lambda rows: all(r["lag"] == 0 and r["pending"] == 0 for r in rows), timeout=30
             )
         )
-        assert {row["group"] for row in lag} == {"normalize", "extract", "store"}
-        assert all(row["consumers"] for row in lag)
+        assert [row["stage"] for row in lag] == ["ingest", "normalize", "extract", "store", "store"]
+        assert all(row["health"] == "idle" for row in lag), lag
+        assert all(any(c["alive"] for c in row["consumers"]) for row in lag)
         assert sorted(p.name for p in (inbox / "done").iterdir()) == sorted(
             f"up-{s.name}" for s in seeds_dir.glob("*.txt")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import redis.asyncio as aioredis
 
 from services.embedded import EmbeddedRedis
 from services.lag import read_lag
-from shared.broker import ensure_consumer_groups, trim_consumed
+from shared.broker import ensure_consumer_groups, heartbeat_key, trim_consumed
 from shared.streams import Topology
 
 pytestmark = pytest.mark.integration
@@ -41,6 +42,9 @@ async def test_lag_pending_and_consumers_per_stage(client: aioredis.Redis, strea
     for n in range(5):
         await client.xadd(topology.ingested, {"n": str(n)})
     delivered = await client.xreadgroup("normalize", "worker-1", {topology.ingested: ">"}, count=2)
+    await client.set(
+        heartbeat_key(stream_prefix, "normalize", "worker-1"), json.dumps({"last_error": None}), ex=30
+    )
     await client.xack(topology.ingested, "normalize", delivered[0][1][0][0])
 
     rows = {row.stream: row for row in await read_lag(client, topology)}
@@ -50,6 +54,12 @@ async def test_lag_pending_and_consumers_per_stage(client: aioredis.Redis, strea
     assert normalize.oldest_pending_age_s is not None and normalize.oldest_pending_deliveries == 1
     assert normalize.health == "working"
     assert rows[topology.normalized].lag == 0 and rows[topology.normalized].health == "no consumers"
+
+    # A consumer whose process died stays listed by Redis, but without a heartbeat it is gone.
+    await client.delete(heartbeat_key(stream_prefix, "normalize", "worker-1"))
+    rows = {row.stream: row for row in await read_lag(client, topology)}
+    assert rows[topology.ingested].health == "no consumers"
+    assert [c.alive for c in rows[topology.ingested].consumers] == [False]
 
     # Trimming keeps everything the group still needs: the pending entry and the undelivered ones.
     await trim_consumed(client, topology.ingested)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,12 @@ def test_destinations_never_overwrite(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("1")
     (tmp_path / "a-2.txt").write_text("2")
     assert free_destination(tmp_path, "a.txt") == tmp_path / "a-3.txt"
+
+
+def test_very_long_names_are_shortened_to_leave_room_for_suffixes(tmp_path: Path) -> None:
+    name = "报" * 80 + ".txt"  # 244 bytes in UTF-8
+    first = free_destination(tmp_path, name)
+    first.write_text("1")
+    second = free_destination(tmp_path, name)
+    assert second.suffix == ".txt" and second != first
+    assert len(os.fsencode(second.name + ".error.txt")) <= 255

@@ -1,4 +1,4 @@
-"""The operator's verdict from one reading of the streams."""
+"""The operator's verdict from one reading of the streams and heartbeats."""
 
 from __future__ import annotations
 
@@ -6,47 +6,50 @@ from dataclasses import replace
 
 import pytest
 
-from services.lag import ConsumerInfo, StageLag, judge, overall, render_table, with_trend
+from services.lag import ConsumerInfo, StageLag, is_healthy, judge, overall, render_table, with_trend
 
 ACTIVE = [ConsumerInfo("host-1", 0, 0.5)]
-ASLEEP = [ConsumerInfo("host-1", 3, 600.0)]
 
 
 @pytest.mark.parametrize(
-    ("lag", "pending", "consumers", "oldest", "health"),
+    ("lag", "pending", "live", "stalled", "health"),
     [
-        (0, 0, ACTIVE, None, "idle"),
-        (0, 0, [], None, "no consumers"),
-        (5, 0, [], None, "no consumers"),
-        (5, 2, ACTIVE, 1.0, "working"),
-        (0, 2, ACTIVE, 300.0, "stuck"),
-        (4, 3, ASLEEP, 10.0, "stuck"),
+        (0, 0, 1, None, "idle"),
+        (0, 0, 0, None, "no consumers"),
+        (5, 0, 0, None, "no consumers"),
+        (5, 2, 1, 1.0, "working"),
+        (0, 2, 1, 300.0, "stuck"),
+        (0, 2, 2, 59.0, "working"),
     ],
 )
-def test_judge(
-    lag: int, pending: int, consumers: list[ConsumerInfo], oldest: float | None, health: str
-) -> None:
-    assert (
-        judge(lag=lag, pending=pending, consumers=consumers, oldest_pending_age_s=oldest, stuck_after_s=60)
-        == health
-    )
+def test_judge(lag: int, pending: int, live: int, stalled: float | None, health: str) -> None:
+    assert judge(lag=lag, pending=pending, live_consumers=live, stalled_s=stalled, stuck_after_s=60) == health
 
 
-def _row(stage: str, health: str) -> StageLag:
-    return StageLag(stage, f"p:{stage}", stage, 3, 1, 0, None, None, ACTIVE, health)  # type: ignore[arg-type]
+def _row(stage: str, health: str, **changes: object) -> StageLag:
+    row = StageLag(stage, f"p:{stage}", stage, 3, 1, 0, None, None, ACTIVE, health)  # type: ignore[arg-type]
+    return replace(row, **changes)  # type: ignore[arg-type]
 
 
 def test_the_worst_stage_decides() -> None:
     assert overall([_row("normalize", "idle"), _row("store", "idle")]) == "healthy, idle"
     assert overall([_row("normalize", "working"), _row("store", "idle")]) == "healthy, working"
     assert overall([_row("normalize", "working"), _row("store", "stuck")]) == "STUCK"
+    assert is_healthy([_row("normalize", "working")]) and not is_healthy([_row("store", "no consumers")])
 
 
-def test_table_has_a_line_per_stage_and_a_verdict() -> None:
-    table = render_table([_row("normalize", "working"), _row("store", "stuck")], dead_letters=2)
-    lines = table.splitlines()
+def test_table_has_a_line_per_stage_errors_and_a_verdict() -> None:
+    gone = [ConsumerInfo("host-2", 3, 900.0, alive=False)]
+    rows = [
+        _row("ingest", "idle", stream=None, group=None),
+        _row("normalize", "working"),
+        _row("store", "stuck", consumers=gone, last_error="host-2: OperationalError: connection refused"),
+    ]
+    lines = render_table(rows, dead_letters=2).splitlines()
     assert lines[0].split()[:4] == ["stage", "stream", "length", "lag"]
-    assert lines[1].startswith("normalize") and lines[2].startswith("store")
+    assert lines[1].startswith("ingest") and "inbox folder" in lines[1]
+    assert lines[3].startswith("store") and "host-2 (gone)" in lines[3]
+    assert "last error in store: host-2: OperationalError" in render_table(rows, dead_letters=2)
     assert "pipeline: STUCK" in lines[-1] and "dead letters so far: 2" in lines[-1]
 
 
@@ -56,7 +59,3 @@ def test_a_working_stage_whose_lag_grows_is_falling_behind() -> None:
     trend = with_trend(earlier, later)
     assert [r.health for r in trend] == ["falling behind", "working"]
     assert overall(trend).startswith("FALLING BEHIND")
-
-
-def test_inbox_backlog_is_shown_when_known() -> None:
-    assert "inbox: 7 waiting" in render_table([_row("store", "idle")], dead_letters=0, inbox_waiting=7)
