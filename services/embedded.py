@@ -112,5 +112,15 @@ class EmbeddedPostgres:
         return uri
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.cleanup()
+        if self._server is None:
+            return
+        self._server.cleanup()
+        # pgserver stops the server only when it believes no other process uses it, and a killed
+        # `wenming up` stays on its list. The data-folder lock says we are the only user: stop it.
+        if self._server.get_pid() is not None:
+            from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)
+            except Exception:  # already stopping or gone
+                log.debug("embedded Postgres stop", exc_info=True)
