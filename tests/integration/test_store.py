@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -65,6 +67,15 @@ def _extracted(doc_id: str, *, version: str = "1", figures: int = 2) -> Document
     )
 
 
+@asynccontextmanager
+async def running_store(settings: Settings) -> AsyncIterator[RedisBroker]:
+    """The store stage running on the test's servers, and a broker to feed it."""
+    async with TestApp(create_app(settings)):
+        broker = RedisBroker(settings.redis_url)
+        async with broker:
+            yield broker
+
+
 def _count(engine: sa.Engine, sql: str, **params: object) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.text(sql), params).scalar_one())
@@ -74,15 +85,13 @@ async def test_redelivery_and_redrop_store_each_figure_once(settings: Settings) 
     topology = Topology(settings.stream_prefix)
     engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
     doc_id = "a" * 64
-    async with TestApp(create_app(settings)):
-        broker = RedisBroker(settings.redis_url)
-        async with broker:
-            for _ in range(3):
-                await broker.publish(_extracted(doc_id), stream=topology.extracted)
-            await eventually(
-                lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
-                lambda n: n == 3,
-            )
+    async with running_store(settings) as broker:
+        for _ in range(3):
+            await broker.publish(_extracted(doc_id), stream=topology.extracted)
+        await eventually(
+            lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
+            lambda n: n == 3,
+        )
     assert _count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id) == 1
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 2
     statuses = _count(
@@ -103,15 +112,13 @@ async def test_a_new_extractor_version_replaces_the_figures(settings: Settings) 
     topology = Topology(settings.stream_prefix)
     engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
     doc_id = "b" * 64
-    async with TestApp(create_app(settings)):
-        broker = RedisBroker(settings.redis_url)
-        async with broker:
-            await broker.publish(_extracted(doc_id, version="1", figures=2), stream=topology.extracted)
-            await broker.publish(_extracted(doc_id, version="2", figures=1), stream=topology.extracted)
-            await eventually(
-                lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
-                lambda n: n == 2,
-            )
+    async with running_store(settings) as broker:
+        await broker.publish(_extracted(doc_id, version="1", figures=2), stream=topology.extracted)
+        await broker.publish(_extracted(doc_id, version="2", figures=1), stream=topology.extracted)
+        await eventually(
+            lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
+            lambda n: n == 2,
+        )
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 1
     with engine.connect() as conn:
         version = conn.execute(
@@ -124,28 +131,26 @@ async def test_a_new_extractor_version_replaces_the_figures(settings: Settings) 
 async def test_dead_letters_and_invalid_messages_land_in_the_ingest_log(settings: Settings) -> None:
     topology = Topology(settings.stream_prefix)
     engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
-    async with TestApp(create_app(settings)):
-        broker = RedisBroker(settings.redis_url)
-        async with broker:
-            letter = DeadLetter(
-                stage="ingest",
-                doc_id="c" * 64,
-                file_name="scan.pdf",
-                reason="scanned PDF has no text layer",
-                failed_at=datetime.now(UTC),
-            )
-            await broker.publish(letter, stream=topology.dead_letter)
-            await broker.publish({"doc_id": "d" * 64, "file_name": "broken.txt"}, stream=topology.extracted)
-            await eventually(
-                lambda: _async(
-                    _count(
-                        engine,
-                        "SELECT count(*) FROM ingest_log WHERE status = 'failed' "
-                        "AND file_name IN ('scan.pdf', 'broken.txt')",
-                    )
-                ),
-                lambda n: n == 2,
-            )
+    async with running_store(settings) as broker:
+        letter = DeadLetter(
+            stage="ingest",
+            doc_id="c" * 64,
+            file_name="scan.pdf",
+            reason="scanned PDF has no text layer",
+            failed_at=datetime.now(UTC),
+        )
+        await broker.publish(letter, stream=topology.dead_letter)
+        await broker.publish({"doc_id": "d" * 64, "file_name": "broken.txt"}, stream=topology.extracted)
+        await eventually(
+            lambda: _async(
+                _count(
+                    engine,
+                    "SELECT count(*) FROM ingest_log WHERE status = 'failed' "
+                    "AND file_name IN ('scan.pdf', 'broken.txt')",
+                )
+            ),
+            lambda n: n == 2,
+        )
     with engine.connect() as conn:
         reasons = dict(
             conn.execute(
@@ -163,14 +168,12 @@ async def test_chinese_full_text_search_finds_documents(settings: Settings) -> N
     topology = Topology(settings.stream_prefix)
     engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
     doc_id = "e" * 64
-    async with TestApp(create_app(settings)):
-        broker = RedisBroker(settings.redis_url)
-        async with broker:
-            await broker.publish(_extracted(doc_id), stream=topology.extracted)
-            await eventually(
-                lambda: _async(_count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id)),
-                lambda n: n == 1,
-            )
+    async with running_store(settings) as broker:
+        await broker.publish(_extracted(doc_id), stream=topology.extracted)
+        await eventually(
+            lambda: _async(_count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id)),
+            lambda n: n == 1,
+        )
     query = "SELECT count(*) FROM passages WHERE document_id = :d AND search_vector @@ zh_query(:q)"
     assert _count(engine, query, d=doc_id, q="志愿者") == 1
     assert _count(engine, query, d=doc_id, q="实践站") == 1
@@ -257,15 +260,13 @@ async def test_an_older_extractor_never_replaces_newer_figures(settings: Setting
     topology = Topology(settings.stream_prefix)
     engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
     doc_id = "7" * 64
-    async with TestApp(create_app(settings)):
-        broker = RedisBroker(settings.redis_url)
-        async with broker:
-            await broker.publish(_extracted(doc_id, version="0.10.0", figures=1), stream=topology.extracted)
-            await broker.publish(_extracted(doc_id, version="0.9.0", figures=2), stream=topology.extracted)
-            await eventually(
-                lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
-                lambda n: n == 2,
-            )
+    async with running_store(settings) as broker:
+        await broker.publish(_extracted(doc_id, version="0.10.0", figures=1), stream=topology.extracted)
+        await broker.publish(_extracted(doc_id, version="0.9.0", figures=2), stream=topology.extracted)
+        await eventually(
+            lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
+            lambda n: n == 2,
+        )
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 1
     assert (
         _count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d AND status = 'stale'", d=doc_id)
@@ -281,15 +282,13 @@ async def test_a_long_report_is_stored_and_searchable_to_its_end(settings: Setti
     body = "\n".join(f"第{n}段：文明城市创建工作持续推进，群众满意度不断提高。" for n in range(30_000))
     text = body + "\n最后一段提到垃圾分类示范小区。"
     document = _extracted(doc_id).model_copy(update={"text": text, "original_text": text})
-    async with TestApp(create_app(settings)):
-        broker = RedisBroker(settings.redis_url)
-        async with broker:
-            await broker.publish(document, stream=topology.extracted)
-            await eventually(
-                lambda: _async(_count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id)),
-                lambda n: n == 1,
-                timeout=60,
-            )
+    async with running_store(settings) as broker:
+        await broker.publish(document, stream=topology.extracted)
+        await eventually(
+            lambda: _async(_count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id)),
+            lambda n: n == 1,
+            timeout=60,
+        )
     query = "SELECT count(*) FROM passages WHERE document_id = :d AND search_vector @@ zh_query(:q)"
     assert len(text) > 900_000
     assert _count(engine, query, d=doc_id, q="垃圾分类示范") == 1

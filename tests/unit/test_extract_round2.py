@@ -12,21 +12,12 @@ from services.extract.figures import find_figures
 from services.extract.places import Gazetteer
 from services.extract.sentences import clause_bounds, heading_level, is_table_row, split_paragraphs
 from shared.contracts import Metric
-
-
-@pytest.fixture(scope="module")
-def extractor() -> Extractor:
-    return Extractor()
+from tests.support.extraction import extract
 
 
 @pytest.fixture(scope="module")
 def matcher() -> IndicatorMatcher:
     return IndicatorMatcher(load_catalog())
-
-
-def extract(extractor: Extractor, text: str) -> list[Metric]:
-    _, metrics = extractor.extract(text, original=text, offsets=range(len(text)))
-    return metrics
 
 
 def by_surface(metrics: list[Metric]) -> dict[str, Metric]:

@@ -8,16 +8,7 @@ from services.extract.catalog import load_catalog
 from services.extract.extractor import Extractor
 from services.extract.figures import find_figures
 from shared.contracts import Metric
-
-
-@pytest.fixture(scope="module")
-def extractor() -> Extractor:
-    return Extractor()
-
-
-def extract(extractor: Extractor, text: str) -> list[Metric]:
-    _, metrics = extractor.extract(text, original=text, offsets=range(len(text)))
-    return metrics
+from tests.support.extraction import extract
 
 
 def quantities(text: str) -> list[tuple[str, float, str, str, str]]:
