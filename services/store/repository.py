@@ -47,36 +47,44 @@ def store_document(
     outcome = judge_version(stored, document.extractor_version)
     if outcome in ("stored", "updated"):
         _upsert_document(session, document=document, now=now)
-        session.execute(delete(PassageRow).where(col(PassageRow.document_id) == document.doc_id))
-        session.add_all(
-            PassageRow(
-                document_id=document.doc_id,
-                ordinal=n,
-                start_offset=p.start,
-                text=p.text,
-                search_terms=p.terms,
-            )
-            for n, p in enumerate(passages)
+        _replace_rows(
+            session,
+            PassageRow,
+            document.doc_id,
+            [
+                PassageRow(
+                    document_id=document.doc_id,
+                    ordinal=n,
+                    start_offset=p.start,
+                    text=p.text,
+                    search_terms=p.terms,
+                )
+                for n, p in enumerate(passages)
+            ],
         )
-        session.execute(delete(MetricRow).where(col(MetricRow.document_id) == document.doc_id))
-        session.add_all(
-            MetricRow(
-                document_id=document.doc_id,
-                ordinal=ordinal,
-                value=metric.value,
-                unit_kind=metric.unit_kind,
-                measure_word=metric.measure_word,
-                qualifier=metric.qualifier,
-                indicator=metric.indicator,
-                subject=metric.subject,
-                city=metric.city,
-                year=metric.year,
-                surface=metric.surface,
-                start_offset=metric.start,
-                end_offset=metric.end,
-                sentence=metric.sentence,
-            )
-            for ordinal, metric in enumerate(document.metrics)
+        _replace_rows(
+            session,
+            MetricRow,
+            document.doc_id,
+            [
+                MetricRow(
+                    document_id=document.doc_id,
+                    ordinal=ordinal,
+                    value=metric.value,
+                    unit_kind=metric.unit_kind,
+                    measure_word=metric.measure_word,
+                    qualifier=metric.qualifier,
+                    indicator=metric.indicator,
+                    subject=metric.subject,
+                    city=metric.city,
+                    year=metric.year,
+                    surface=metric.surface,
+                    start_offset=metric.start,
+                    end_offset=metric.end,
+                    sentence=metric.sentence,
+                )
+                for ordinal, metric in enumerate(document.metrics)
+            ],
         )
     session.add(
         IngestLogEntry(
@@ -89,6 +97,14 @@ def store_document(
         )
     )
     return outcome
+
+
+def _replace_rows(
+    session: Session, table: type[PassageRow] | type[MetricRow], document_id: str, rows: list[Any]
+) -> None:
+    """A document's rows of `table`, all replaced: a re-extraction may find fewer or other figures."""
+    session.execute(delete(table).where(col(table.document_id) == document_id))
+    session.add_all(rows)
 
 
 def _upsert_document(session: Session, *, document: DocumentExtracted, now: datetime) -> None:

@@ -76,6 +76,12 @@ async def running_store(settings: Settings) -> AsyncIterator[RedisBroker]:
             yield broker
 
 
+async def _logged(engine: sa.Engine, doc_id: str, rows: int) -> None:
+    """Wait until the store has logged `rows` outcomes for the document."""
+    query = "SELECT count(*) FROM ingest_log WHERE doc_id = :d"
+    await eventually(lambda: _async(_count(engine, query, d=doc_id)), lambda n: n == rows)
+
+
 def _count(engine: sa.Engine, sql: str, **params: object) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.text(sql), params).scalar_one())
@@ -88,10 +94,7 @@ async def test_redelivery_and_redrop_store_each_figure_once(settings: Settings) 
     async with running_store(settings) as broker:
         for _ in range(3):
             await broker.publish(_extracted(doc_id), stream=topology.extracted)
-        await eventually(
-            lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
-            lambda n: n == 3,
-        )
+        await _logged(engine, doc_id, 3)
     assert _count(engine, "SELECT count(*) FROM documents WHERE id = :d", d=doc_id) == 1
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 2
     statuses = _count(
@@ -115,10 +118,7 @@ async def test_a_new_extractor_version_replaces_the_figures(settings: Settings) 
     async with running_store(settings) as broker:
         await broker.publish(_extracted(doc_id, version="1", figures=2), stream=topology.extracted)
         await broker.publish(_extracted(doc_id, version="2", figures=1), stream=topology.extracted)
-        await eventually(
-            lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
-            lambda n: n == 2,
-        )
+        await _logged(engine, doc_id, 2)
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 1
     with engine.connect() as conn:
         version = conn.execute(
@@ -263,10 +263,7 @@ async def test_an_older_extractor_never_replaces_newer_figures(settings: Setting
     async with running_store(settings) as broker:
         await broker.publish(_extracted(doc_id, version="0.10.0", figures=1), stream=topology.extracted)
         await broker.publish(_extracted(doc_id, version="0.9.0", figures=2), stream=topology.extracted)
-        await eventually(
-            lambda: _async(_count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d", d=doc_id)),
-            lambda n: n == 2,
-        )
+        await _logged(engine, doc_id, 2)
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id) == 1
     assert (
         _count(engine, "SELECT count(*) FROM ingest_log WHERE doc_id = :d AND status = 'stale'", d=doc_id)
