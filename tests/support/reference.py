@@ -1,19 +1,19 @@
-"""The team's reference material beside the checkout (../shared): seeds, gold and the scorer."""
+"""The team's reference material, copied from ../shared into tests/data/reference so a clone is
+self-contained: the seed reports, their gold annotations and the scorer. A missing file fails."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-SHARED_DIR = Path(os.environ.get("WENMING_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
-SEEDS_DIR = SHARED_DIR / "data" / "seeds"
-SEED_GOLD = SHARED_DIR / "data" / "gold" / "seeds.jsonl"
-SCORER = SHARED_DIR / "tools" / "score_extract.py"
-SEEDS = sorted(SEEDS_DIR.glob("*.txt")) if SEEDS_DIR.is_dir() else []
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
+SEEDS_DIR = REFERENCE_DIR / "seeds"
+SEED_GOLD = REFERENCE_DIR / "gold" / "seeds.jsonl"
+SCORER = REFERENCE_DIR / "tools" / "score_extract.py"
+SEEDS = sorted(SEEDS_DIR.glob("*.txt"))
 
 # The project's quality targets, on the seeds and on documents never seen.
 TARGETS = {

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.reference import SCORER, TARGETS, score_documents
+from tests.support.reference import TARGETS, score_documents
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "heldout"
 
@@ -39,10 +39,6 @@ ROUND2_THRESHOLDS = {
     "indicator_acc": 0.95,
 }
 ROUND2 = HELDOUT / "round2"
-
-pytestmark = pytest.mark.skipif(
-    not SCORER.is_file(), reason="shared scorer (tools/score_extract.py) not found"
-)
 
 
 @pytest.fixture(scope="module")

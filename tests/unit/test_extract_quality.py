@@ -6,12 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.reference import SCORER, SEED_GOLD, SEEDS_DIR, TARGETS, score_documents
-
-pytestmark = pytest.mark.skipif(
-    not (SCORER.is_file() and SEED_GOLD.is_file()),
-    reason="shared reference folder (seeds, gold, scorer) not found",
-)
+from tests.support.reference import SEED_GOLD, SEEDS_DIR, TARGETS, score_documents
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ import pytest
 from services.analysis import Analyzer
 from tests.unit.test_readers_formats import SEEDS, text_pdf, web_page, word_document
 
-pytestmark = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
-
 Figure = tuple[float, str, str, str | None, str | None, int | None]
 
 

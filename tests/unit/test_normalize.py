@@ -17,7 +17,6 @@ from services.normalize.script import HAN
 from tests.support.reference import SEED_GOLD, SEEDS
 
 GOLD = SEED_GOLD
-needs_seeds = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
 LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
@@ -349,7 +348,6 @@ def test_edit_may_not_grow_the_text() -> None:
         AlignedText.of("ab").apply([Edit(0, 1, "xy")])
 
 
-@needs_seeds
 @pytest.mark.parametrize("seed", SEEDS, ids=[path.name[:3] for path in SEEDS])
 def test_seed_offsets_map_back_into_the_original(seed: Path, converter: ScriptConverter) -> None:
     original = seed.read_text(encoding="utf-8")
@@ -362,7 +360,6 @@ def test_seed_offsets_map_back_into_the_original(seed: Path, converter: ScriptCo
     assert normalize(normalized.text, converter) == normalized.text  # already clean stays as it is
 
 
-@needs_seeds
 def test_no_gold_figure_is_lost(converter: ScriptConverter) -> None:
     assert GOLD is not None and GOLD.is_file()
     kept: dict[str, set[int]] = {}
@@ -378,7 +375,6 @@ def test_no_gold_figure_is_lost(converter: ScriptConverter) -> None:
         assert all(i in kept[figure["doc"]] for i in span if not original[i].isspace()), figure
 
 
-@needs_seeds
 def test_seed_chrome_is_gone_and_body_stays(converter: ScriptConverter) -> None:
     texts = {path.name[:3]: normalize(path.read_text(encoding="utf-8"), converter) for path in SEEDS}
 
@@ -401,7 +397,6 @@ def test_seed_chrome_is_gone_and_body_stays(converter: ScriptConverter) -> None:
     assert texts["004"].endswith("秦瑾 姚勇")
 
 
-@needs_seeds
 def test_five_seeds_normalize_well_under_a_second(converter: ScriptConverter) -> None:
     originals = [path.read_text(encoding="utf-8") for path in SEEDS]
     started = time.perf_counter()

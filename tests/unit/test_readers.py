@@ -13,7 +13,6 @@ from services.ingest.formats import sniff_format
 from services.ingest.readers import DEFAULT_MAX_BYTES, UnreadableDocument, read_document
 from tests.support.reference import SEEDS, SEEDS_DIR
 
-needs_seeds = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
 TRADITIONAL_SEED = "000_97925862f469dd6c.txt"
 
 
@@ -21,7 +20,6 @@ def seed_ids() -> list[str]:
     return [path.name[:3] for path in SEEDS]
 
 
-@needs_seeds
 @pytest.mark.parametrize("seed", SEEDS, ids=seed_ids())
 @pytest.mark.parametrize(
     ("codec", "bom", "expected"),
@@ -43,7 +41,6 @@ def test_seed_reencoded_decodes_to_the_same_text(seed: Path, codec: str, bom: by
     assert document.format == "txt"
 
 
-@needs_seeds
 def test_traditional_seed_in_big5_decodes_to_the_same_text() -> None:
     text = (SEEDS_DIR / TRADITIONAL_SEED).read_text(encoding="utf-8")
 
@@ -52,7 +49,6 @@ def test_traditional_seed_in_big5_decodes_to_the_same_text() -> None:
     assert (document.text, document.encoding) == (text, "big5")
 
 
-@needs_seeds
 @pytest.mark.parametrize("seed", SEEDS, ids=seed_ids())
 def test_gbk_lines_are_not_taken_for_big5(seed: Path) -> None:
     # Short text is where a plain detector confuses the two: try every line on its own.

@@ -13,8 +13,6 @@ from services.ingest.readers import read_document
 from services.normalize.normalizer import ScriptConverter, normalize_text
 from tests.support.reference import SEEDS, SEEDS_DIR
 
-pytestmark = pytest.mark.skipif(not SEEDS, reason="seed reports not found (set WENMING_SHARED_DIR)")
-
 NAV = ("网站导航首页", "新闻中心栏目", "文明创建专栏")
 SIDEBAR = ("侧栏推荐链接一", "侧栏推荐链接二")
 SCRIPT = "导航脚本内容"
@@ -108,7 +106,6 @@ def test_text_pdf_gives_the_same_text(seed: str, converter: ScriptConverter) -> 
     assert sum(line in whole for line in expected_lines) >= 0.8 * len(expected_lines)
 
 
-@pytest.mark.skipif(not SEEDS, reason="seed reports not found")
 def test_pdf_rejoins_a_word_broken_across_lines(converter: ScriptConverter) -> None:
     report = (SEEDS_DIR / "002_172b3efedb831a07.txt").read_text(encoding="utf-8")
 
