@@ -19,15 +19,23 @@ UnitKind = Literal[
     "count",
     "money_cny",
     "percent",
+    "percentage_point",
     "area_m2",
     "length_m",
     "volume_m3",
+    "mass_t",
+    "hours",
     "days",
     "years",
     "multiple",
     "score",
 ]
 Qualifier = Literal["over", "approx", "under", "exact"]
+Change = Literal["increase", "decrease"]
+PlaceLevel = Literal["province", "prefecture", "county", "district"]
+# Why a figure has its place: named in its sentence, its section's or page's title, the page as a whole,
+# the file's sidecar or folder, or nothing at all.
+PlaceBasis = Literal["sentence", "section", "title", "document", "file", "none"]
 Script = Literal["traditional", "simplified"]
 
 
@@ -57,6 +65,11 @@ class Metric(Contract):
     subject: str | None = None
     city: str | None = None
     year: int | None = None
+    change: Change | None = Field(default=None, description="set when the figure is the size of a change")
+    value_max: float | None = Field(default=None, description="the upper end when the figure is a range")
+    place_code: str | None = Field(default=None, description="6-digit administrative division code")
+    place_level: PlaceLevel | None = None
+    place_basis: PlaceBasis = "none"
     surface: str
     start: int = Field(description="offset into the decoded original text")
     end: int
@@ -73,6 +86,14 @@ class DocumentMetadata(Contract):
     places: tuple[str, ...] = ()
 
 
+class FileFacts(Contract):
+    """What came with a file, not in it: a `<file>.meta.json` sidecar, or a folder named after a place."""
+
+    place: str | None = None
+    source: str | None = None
+    published_on: date | None = None
+
+
 class DocumentIngested(Contract):
     """A file from the inbox, decoded to text. doc_id is the SHA-256 of the file's bytes."""
 
@@ -84,6 +105,7 @@ class DocumentIngested(Contract):
     format: str
     size_bytes: int
     ingested_at: datetime
+    file_facts: FileFacts | None = None
 
 
 class DocumentNormalized(Contract):
@@ -101,6 +123,7 @@ class DocumentNormalized(Contract):
     size_bytes: int
     sections: tuple[Section, ...] = ()
     ingested_at: datetime
+    file_facts: FileFacts | None = None
 
 
 class DocumentExtracted(Contract):

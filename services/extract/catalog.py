@@ -11,11 +11,13 @@ from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
+import jieba.posseg
 import yaml
 
 from shared.contracts import UnitKind
 
 from .figures import Figure
+from .page import Spotted
 from .sentences import segment_bounds
 from .units import UNIT_BY_WORD
 
@@ -175,6 +177,14 @@ class IndicatorMatcher:
             ((kw, ind) for ind in indicators for kw in ind.keywords), key=lambda pair: -len(pair[0])
         )
 
+    def match_spotted(self, spot: Spotted) -> list[Match | None]:
+        """Indicator of each figure of a spotted sentence."""
+        compact = spot.sentence.compact
+        elliptical = [
+            _lacks_noun(compact, f, c, spot.figures) for f, c in zip(spot.figures, spot.clauses, strict=True)
+        ]
+        return self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
+
     def match_sentence(
         self, compact: str, figures: list[Figure], clauses: list[tuple[int, int]], elliptical: list[bool]
     ) -> list[Match | None]:
@@ -286,6 +296,26 @@ class IndicatorMatcher:
             if best is None or score > best.score:
                 best = Match(ind.code, kw, score)
         return best
+
+
+_NOUN_FLAGS = ("n", "an", "j")  # a verbal noun (启动) alone does not name a subject
+
+
+def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: list[Figure]) -> bool:
+    """An elliptical clause ('今年先期启动25个') borrows its subject from the clause before."""
+    # The clause's other figures ('…4300个和3800个') are values, not the counted noun.
+    kept = [
+        ch
+        for i, ch in enumerate(compact[clause[0] : clause[1]], start=clause[0])
+        if not any(f.start <= i < f.end for f in figures)
+    ]
+    rest = re.sub(r"[\d.%，,。；;、]", "", "".join(kept))
+    if not rest:
+        return True
+    # Names of people and places ('其中奎文区、潍城区分别新增4300个') say who, not what is counted.
+    return not any(
+        pair.flag.startswith(_NOUN_FLAGS) for pair in jieba.posseg.lcut(rest) if pair.flag not in ("nr", "ns")
+    )
 
 
 def _is_means(compact: str, k_start: int, k_end: int, fig_start: int) -> bool:

@@ -13,6 +13,7 @@ def extract_document(document: DocumentNormalized, extractor: Extractor) -> Docu
         original=document.original_text,
         offsets=document.offsets,
         sections=document.sections,
+        file_facts=document.file_facts,
     )
     return DocumentExtracted(
         doc_id=document.doc_id,

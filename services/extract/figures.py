@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.contracts import Qualifier, UnitKind
 
@@ -15,10 +15,13 @@ from .units import (
     PERSON_NOUNS,
     PREFIX_BLOCKERS,
     PREFIX_QUALIFIERS,
+    SINGLE_DIGIT_COUNTS,
+    SINGLE_DIGIT_KINDS,
     SUFFIX_QUALIFIERS,
     UNIT_BLOCKERS,
     UNITS_BY_LENGTH,
     Unit,
+    in_numeral_idiom,
 )
 
 
@@ -36,6 +39,7 @@ class Figure:
     measure_word: str
     qualifier: Qualifier
     chinese: bool
+    value_max: float | None = None  # the upper end of a range ('3万—5万元'), which is one figure
 
 
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -91,7 +95,7 @@ _POINT_ELLIPSIS = re.compile(r"(?:和|与|及|、|或)(?:\d+(?:\.\d+)?|[零〇�
 _OPEN_QUOTES, _CLOSE_QUOTES = "“‘《「『", "”’》」』"
 
 
-_PERCENT_POINT = Unit("个", "percent", canonical="个百分点")
+_PERCENT_POINT = Unit("个", "percentage_point", canonical="个百分点")
 
 
 def _inside_quotes(compact: str, pos: int) -> bool:
@@ -180,8 +184,13 @@ def _with_range_unit(
     return value, unit, number_end + (len(unit.word) if unit else 0)
 
 
+def _full_stop_before(before: str) -> bool:
+    """A '.' after a word, not after a digit or letter, ends a sentence ('达标.30个站点…')."""
+    return before[-1] in ".．" and len(before) >= 2 and not before[-2].isascii()
+
+
 def _bare_kind(compact: str, number_start: int, unit_pos: int) -> UnitKind | None:
-    """Kind of a bare 万/亿 count with no measure word, from the people named around it."""
+    """Kind of a bare 万/亿 count with no measure word, from the nouns named around it."""
     left = compact[max(0, number_start - 12) : number_start]
     for sep in "，,。；;":
         left = left.rsplit(sep, 1)[-1]
@@ -189,9 +198,12 @@ def _bare_kind(compact: str, number_start: int, unit_pos: int) -> UnitKind | Non
         return "person_times"
     if any(word in left for word in _MONEY_CONTEXT):
         return "money_cny"
-    right = compact[unit_pos : unit_pos + 4]
-    if any(right.startswith(noun) for noun in PERSON_NOUNS) or any(noun in left for noun in PERSON_NOUNS):
+    # The noun the amount counts may follow it ('300多万常住人口', '500万资金').
+    right = re.split(r"[，,。；;、：:（(]", compact[unit_pos : unit_pos + 6], maxsplit=1)[0]
+    if any(noun in right for noun in PERSON_NOUNS) or any(noun in left for noun in PERSON_NOUNS):
         return "person"
+    if any(word in right for word in _MONEY_CONTEXT):
+        return "money_cny"
     return None
 
 
@@ -203,7 +215,35 @@ def find_figures(compact: str) -> list[Figure]:
         figure = _figure_from_match(compact, folded, m)
         if figure is not None:
             figures.append(figure)
-    return figures
+    return _join_ranges(folded, figures)
+
+
+def _join_ranges(folded: str, figures: list[Figure]) -> list[Figure]:
+    """'3万—5万元', '20至30人': the two bounds of a range are one figure with a low and a high end."""
+    joined: list[Figure] = []
+    for figure in figures:
+        lower = joined[-1] if joined else None
+        if (
+            lower is not None
+            and lower.value_max is None
+            and lower.unit_kind == figure.unit_kind
+            and _RANGE_JOIN.fullmatch(folded, lower.end, figure.start) is not None
+            and figure.value > lower.value
+            and (lower.qualifier == "exact" or figure.qualifier == "exact")
+        ):
+            qualifier = lower.qualifier if lower.qualifier != "exact" else figure.qualifier
+            joined[-1] = replace(
+                lower,
+                end=figure.end,
+                number_end=figure.number_end,
+                unit_end=figure.unit_end,
+                measure_word=figure.measure_word or lower.measure_word,
+                qualifier=qualifier,
+                value_max=figure.value,
+            )
+        else:
+            joined.append(figure)
+    return joined
 
 
 def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | None:
@@ -212,7 +252,8 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
     after_char = folded[number_end : number_end + 1]
     range_tail = _range_tail(folded, number_end, bool(m.group("cn")))
     upper_bound = before[-1:] in ("-", "~") and before[-2:-1].isdigit()  # '20-30名': the 30
-    if (before and before[-1] in _GLUE_BEFORE and not upper_bound) or (
+    glued = bool(before) and before[-1] in _GLUE_BEFORE and not upper_bound and not _full_stop_before(before)
+    if glued or (
         after_char in _GLUE_AFTER
         and range_tail is None
         and not any(folded.startswith(u.word, number_end) for u in LATIN_UNITS)
@@ -302,6 +343,8 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
             surface_start, suffix_end, start, number_end, number_end, value, kind, "", qualifier, chinese
         )
 
+    if unit.kind == "hours" and value == 24 and qualifier == "exact" and "时长" not in before[-6:]:
+        return None  # '24小时不间断服务', '每天工作24小时': round the clock, a description, not a figure
     if unit.kind == "years" and not chinese and _YEAR_LIKE.match(numeral_text) and not infix_word:
         return None  # a calendar year, not a span
     if unit.kind == "years" and chinese and infix == "exact" and qualifier == "exact":
@@ -332,7 +375,15 @@ def _chinese_is_quantity(
     if not sized and unit is not None and (unit.kind == "multiple" or unit.word == "成"):
         return True  # '增长一倍', '近两倍', '九成': a ratio is a quantity even when written with one digit
     if not sized:
-        return False  # '一盘棋', '五个一', '两横三纵': single digits are names, not counts
+        # '开展两次', '建成六个': one digit with its measure word counts, but not 一 (an article: 一个, 一支),
+        # nor the numerals of idioms and slogans ('四面八方', '两个维护', '五位一体').
+        return (
+            len(numeral) == 1
+            and numeral in SINGLE_DIGIT_COUNTS
+            and unit is not None
+            and unit.kind in SINGLE_DIGIT_KINDS
+            and not in_numeral_idiom(folded, m.start())
+        )
     single_unit = len(numeral) == 1 and not multiplier
     if single_unit and qualifier == "exact":
         return False  # '千家万户', '百姓', '十分'

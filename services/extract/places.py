@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.contracts import PlaceLevel
+
 Level = Literal["province", "prefecture", "county"]
 _LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
 
@@ -45,6 +47,13 @@ class Place:
             if prefecture is not None and not prefecture.name.endswith(("直辖行政区划", "直辖县级行政区划")):
                 return prefecture.name + self.name
         return self.name
+
+    @property
+    def kind(self) -> PlaceLevel:
+        """The level an analyst reads: a county-level unit named 区 is a district."""
+        if self.level == "county" and self.name.endswith("区"):
+            return "district"
+        return self.level
 
     def is_within(self, other: Place) -> bool:
         """Whether `other` is this place or one of its parents."""
@@ -115,6 +124,26 @@ class Gazetteer:
             self._full_names[place] = name
         if not any(p.name == place.name and p.parents[:1] == place.parents[:1] for p in places):
             places.append(place)
+
+    def lookup(self, name: str) -> Place | None:
+        """The one place a written name ('老河口市', '深圳市福田区', '保定') stands for, or None if unknown
+        or ambiguous; a name may carry the levels above it."""
+        name = name.strip()
+        for start in range(len(name) - 1):
+            tail = name[start:]
+            places = _collapse(self._by_name.get(tail, []))
+            if start:
+                head = name[:start]
+                places = tuple(
+                    p
+                    for p in places
+                    if any(head.endswith(q.name) or q.name.startswith(head) for q in p.parents)
+                )
+            if len(places) == 1:
+                return places[0]
+            if places:
+                return None
+        return None
 
     def full_name(self, place: Place) -> str:
         """The place's name with its official suffix."""

@@ -7,6 +7,7 @@ import re
 import jieba.posseg
 
 from .figures import Figure
+from .page import Spotted
 
 _MAX_LEN = 24
 # Scope, time and degree words that open a clause but are not what is counted.
@@ -98,3 +99,25 @@ def distribute_subjects(compact: str, figures: list[Figure], clause: tuple[int, 
         if phrase.startswith(modifier) and len(parts) == len(figures):
             return [part + phrase[len(modifier) :] for part in parts]
     return None
+
+
+def name_subjects(spot: Spotted, triggers: list[str | None]) -> list[str | None]:
+    """What each figure of a sentence counts; `triggers[i]` is the catalog phrase that named figure i."""
+    compact = spot.sentence.compact
+    shared: dict[int, str] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, clause in enumerate(spot.clauses):
+        groups.setdefault(clause, []).append(index)
+    for clause, indexes in groups.items():
+        spread = distribute_subjects(compact, [spot.figures[i] for i in indexes], clause)
+        if spread:
+            shared.update(zip(indexes, spread, strict=True))
+    subjects: list[str | None] = []
+    previous_end = 0
+    for index, (figure, clause) in enumerate(zip(spot.figures, spot.clauses, strict=True)):
+        subjects.append(
+            shared.get(index)
+            or subject_of(compact, figure, clause, triggers[index], after_previous=previous_end)
+        )
+        previous_end = figure.end
+    return subjects

@@ -43,14 +43,16 @@ UNITS: tuple[Unit, ...] = (
     Unit("件次", "times"),
     Unit("批次", "times"),
     Unit("架次", "times"),
+    Unit("车次", "times"),
     Unit("场", "times"),
     Unit("次", "times"),
     Unit("期", "times"),
     Unit("轮", "times"),
     # money (万元/亿元 arrive as multiplier + 元)
     Unit("元", "money_cny"),
-    # percent
-    Unit("个百分点", "percent"),
+    # percent and percentage points (the size of a change in a rate)
+    Unit("个百分点", "percentage_point"),
+    Unit("百分点", "percentage_point"),
     Unit("%", "percent"),
     Unit("成", "percent", 10.0),  # '九成以上': tenths
     Unit("％", "percent", canonical="%"),
@@ -72,7 +74,10 @@ UNITS: tuple[Unit, ...] = (
     Unit("km", "length_m", 1e3, canonical="公里"),
     Unit("千米", "length_m", 1e3),
     Unit("米", "length_m"),
+    # mass (万吨 arrives as multiplier + 吨)
+    Unit("吨", "mass_t"),
     # time spans, ratios, scores
+    Unit("小时", "hours"),
     Unit("天", "days"),
     Unit("年", "years"),
     Unit("倍", "multiple"),
@@ -81,6 +86,7 @@ UNITS: tuple[Unit, ...] = (
     Unit("大类", "count", arabic_only=True),
     Unit("大", "count", arabic_only=True),
     *(Unit(word, "count") for word in _COUNT_WORDS),
+    Unit("车", "count"),  # a truckload ('清运垃圾1200余车')
 )
 
 # Longest first so that '人次' wins over '人' and '平方公里' over '公里'.
@@ -105,7 +111,7 @@ UNIT_BLOCKERS: dict[str, tuple[str, ...]] = {
     "位": ("于", "列", "置", "次", "数"),
     "名": ("单", "称", "义", "额", "录", "牌", "列", "次", "片", "副"),
     "人": ("民", "大", "员", "口", "才", "物", "性", "生", "格", "类", "们", "群", "家"),
-    "个": ("人", "体", "性", "别", "案", "月", "小", "多月", "半"),
+    "个": ("人", "体", "性", "别", "案", "月", "小", "多月", "半", "字"),
     "户": ("籍", "口", "外", "型"),
     "大": ("学", "赛", "会", "道", "街", "型", "厦", "桥", "楼", "力", "幅", "量", "规", "小", "于"),
     "场": ("所", "景", "地", "馆", "面", "合", "长", "站", "区"),
@@ -122,6 +128,7 @@ UNIT_BLOCKERS: dict[str, tuple[str, ...]] = {
     "本": ("地", "土", "市", "区", "县", "次", "身", "着", "领"),
     "片": ("区", "长"),
     "对": ("接", "象", "于", "标", "照", "话"),
+    "车": ("辆", "站", "位", "道", "间", "库", "棚", "型", "主", "牌", "厢", "身", "流", "速", "程"),
 }
 
 OVER_PREFIXES = ("超过", "超出", "多于", "不少于", "不低于", "高于", "突破", "逾", "超")
@@ -180,3 +187,27 @@ PERSON_NOUNS = (
     "农民",
     "人口",
 )
+
+# One Chinese digit with a measure word is a count ('两次', '三所', '六个'); 一 is left out, as it is
+# mostly an article ('一个城市', '一支队伍'), and so are kinds where one digit is rarely a figure.
+SINGLE_DIGIT_COUNTS = frozenset("二两三四五六七八九")
+SINGLE_DIGIT_KINDS = frozenset({"count", "times", "person", "household", "person_times"})
+
+# Idioms and political slogans whose numerals stand before a measure word but count nothing.
+NUMERAL_IDIOMS = (
+    *("四面八方", "八面玲珑", "两面三刀", "三番五次", "三五成群", "三天两头", "两全其美", "一举两得"),
+    *("五湖四海", "五颜六色", "七上八下", "三令五申", "四平八稳", "五花八门", "三位一体", "五位一体"),
+    *("两个确立", "两个维护", "两个毫不动摇", "两个务必", "两个大局", "两个结合", "两个一百年"),
+    *("三个代表", "三个务必", "四个意识", "四个自信", "四个全面", "四个服务", "五个一", "五个认同"),
+    *("八项规定", "两张皮", "三条线", "两条腿", "三件套", "九个一"),
+)
+_IDIOM_DIGITS = frozenset("二两三四五六七八九")
+
+
+def in_numeral_idiom(text: str, pos: int) -> bool:
+    """Whether the digit at `text[pos]` is part of one of NUMERAL_IDIOMS written around it."""
+    for idiom in NUMERAL_IDIOMS:
+        for offset, ch in enumerate(idiom):
+            if ch == text[pos] and ch in _IDIOM_DIGITS and text.startswith(idiom, pos - offset):
+                return True
+    return False

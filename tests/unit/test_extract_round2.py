@@ -37,7 +37,7 @@ def by_surface(metrics: list[Metric]) -> dict[str, Metric]:
         # '1.4个和2.2个百分点': the first '个' stands for the whole measure word.
         (
             "知晓率、支持率分别提高3.5个和1.2个百分点",
-            [(3.5, "percent", "个百分点"), (1.2, "percent", "个百分点")],
+            [(3.5, "percentage_point", "个百分点"), (1.2, "percentage_point", "个百分点")],
         ),
         ("两区分别新建驿站3个和5个", [(3, "count", "个"), (5, "count", "个")]),
         # A ratio written with one Chinese digit is a quantity; an idiom is not.

@@ -1,0 +1,265 @@
+"""The place pass: whose figure it is. Scope of the page and its sections first, then each sentence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.contracts import PlaceBasis
+
+from .page import Page, Spotted
+from .places import Place, PlaceResolver, collapse_chains, main_place, most_specific
+from .scoping import LIST_AFTER, TOPIC_LEAD, clause_places, distributed_places, whole_place
+from .sentences import Paragraph, Sentence
+
+# '区里还投入…', '该县…': a sentence opening on the district or county just named goes on about it.
+_BACK_REFERENCE = re.compile(r"^(?:该|本|全)?(?P<level>区|县)(?:里|内|委|政府|文明办|财政)")
+# A street or township written after its district ('濂溪区十里街道'): later named alone, it is still there.
+_STREET_AFTER = re.compile(r"[\u4e00-\u9fff]{2,6}?(?:街道|镇|乡)")
+_CLAUSE_MARK = re.compile(r"[，,。；;！？!?：:\n]")
+_OPEN_QUOTE = ("“", "「", '"')
+_CLOSE_QUOTE = re.compile(r"[”」\"]")
+_SPEAKER = re.compile(r"[^。！？!?“”]{0,24}?(?:说|表示|介绍|告诉|称|坦言|感慨)")
+
+
+@dataclass(frozen=True)
+class PlaceCall:
+    """The place a figure is given, and why."""
+
+    place: Place | None
+    basis: PlaceBasis
+
+
+@dataclass
+class _PlacesInForce:
+    """The places in force while reading one section top to bottom."""
+
+    paragraph_index: int = -1
+    place: Place | None = None  # a place opening the paragraph holds for the rest of it
+    local: Place | None = None  # the last place a sentence of this paragraph was led by
+    quote_end: int = -1  # where the quotation being read closes
+    quote_place: Place | None = None  # the place of its speaker ('“…”临泽县文明办负责人说')
+
+
+@dataclass(frozen=True)
+class PageScope:
+    """The places a page and each of its sections are about, with why."""
+
+    document: PlaceCall
+    sections: list[PlaceCall]
+    title: Place | None
+
+    def listed(self) -> tuple[str, ...]:
+        """The page's places for its metadata: the page's own first, then each section's."""
+        ordered = [self.document.place if len(self.sections) == 1 else self.title]
+        ordered += [call.place for call in self.sections]
+        places = tuple(dict.fromkeys(p.display for p in ordered if p is not None))
+        if not places and self.document.place is not None:
+            return (self.document.place.display,)
+        return places
+
+
+def page_scope(page: Page, resolver: PlaceResolver, file_place: Place | None = None) -> PageScope:
+    """What the page is about: its title's place, else the place it names most, else the file's."""
+    title_place = _title_place(page, resolver)
+    # A page titled by a province that speaks of '全省' is the province's own report.
+    provincial = title_place is not None and title_place.level == "province" and "全省" in page.text
+    if title_place and (title_place.level != "province" or provincial):
+        document = PlaceCall(title_place, "title")
+    else:
+        named = main_place(resolver.mentions)
+        document = (
+            PlaceCall(named, "document") if named else PlaceCall(file_place, "file" if file_place else "none")
+        )
+    # A section that names no place of its own has none, unless the file says where it is from.
+    unplaced = document if document.basis == "file" else PlaceCall(None, "none")
+    sections = [
+        _section_place(page, i, resolver, title_place, provincial) or unplaced
+        for i in range(len(page.sections))
+    ]
+    return PageScope(document, sections, title_place)
+
+
+def attribute_places(
+    page: Page, spotted: list[Spotted], resolver: PlaceResolver, scope: PageScope
+) -> list[list[PlaceCall]]:
+    """For each spotted sentence, the place of each of its figures."""
+    by_sentence = {s.sentence_index: s for s in spotted}
+    streets = _streets_of(resolver)
+    result: list[list[PlaceCall]] = []
+    state = _PlacesInForce()
+    section = -2
+    for index, sentence in enumerate(page.sentences):
+        if page.section_of[index] != section:
+            section = page.section_of[index]
+            state = _PlacesInForce()
+        section_call = scope.sections[section] if section >= 0 else scope.document
+        place = _read_sentence(sentence, state, resolver, streets, section_call.place)
+        spot = by_sentence.get(index)
+        if spot is None:
+            continue
+        sentence_call = section_call if place is section_call.place else PlaceCall(place, "sentence")
+        shared = {
+            **clause_places(sentence, spot.figures, resolver, place, section_call.place),
+            **distributed_places(sentence, spot.figures, resolver),
+        }
+        result.append(
+            [
+                PlaceCall(shared[i], "sentence") if i in shared else sentence_call
+                for i in range(len(spot.figures))
+            ]
+        )
+    return result
+
+
+def _read_sentence(
+    sentence: Sentence,
+    state: _PlacesInForce,
+    resolver: PlaceResolver,
+    streets: dict[str, Place],
+    section_place: Place | None,
+) -> Place | None:
+    """The place a sentence speaks for, updating the places in force."""
+    if sentence.paragraph.index != state.paragraph_index:
+        state.paragraph_index = sentence.paragraph.index
+        state.place = None
+        state.local = None
+    fallback = state.place or section_place
+    if state.place is not None and _names_elsewhere(sentence, resolver, state.place):
+        fallback = section_place  # the paragraph's place does not hold where others are named
+    place = _sentence_place(sentence, resolver, fallback, section_place)
+    # '今年一季度，全市…' after a district's sentence; '在东台，全市…' is 东台's own whole.
+    place = whole_place(sentence.compact, place, section_place) or place
+    if sentence.compact.startswith(_OPEN_QUOTE) and sentence.start >= state.quote_end:
+        state.quote_end, state.quote_place = _speaker_of(sentence, resolver)
+    if place is fallback and sentence.start < state.quote_end and state.quote_place is not None:
+        place = state.quote_place
+    if place is fallback:
+        place = _street_place(sentence.compact, streets, fallback) or place
+    if place is fallback and state.local is not None and _refers_back(sentence.compact, state.local):
+        place = state.local
+    if place is not fallback:
+        state.local = place
+    if sentence.position == 0 and place is not section_place:
+        state.place = place
+    return place
+
+
+def _title_place(page: Page, resolver: PlaceResolver) -> Place | None:
+    title = page.facts.title
+    if not title:
+        return None
+    start = page.text.find(title)
+    if start < 0:
+        return None
+    return most_specific(p for _, p in resolver.in_span(start, start + len(title)))
+
+
+def _section_place(
+    page: Page, index: int, resolver: PlaceResolver, title_place: Place | None, provincial: bool
+) -> PlaceCall | None:
+    section = page.sections[index]
+    if section.headline:
+        head_end = section.start
+        for para in page.paragraphs:
+            if para.end <= section.start:
+                continue
+            if para.start >= section.end or not (para.is_heading or _is_subtitle(para, page.text)):
+                break
+            head_end = para.end
+        place = most_specific(p for _, p in resolver.in_span(section.start, head_end))
+        if place is not None:
+            return PlaceCall(place, "section")
+    single = len(page.sections) == 1
+    if single and title_place is not None and (title_place.level != "province" or provincial):
+        return PlaceCall(title_place, "title")
+    named = main_place(resolver.in_span(section.start, section.end))
+    if named is not None:
+        return PlaceCall(named, "document" if single else "section")
+    return PlaceCall(title_place, "title") if title_place else None
+
+
+def _sentence_place(
+    sentence: Sentence, resolver: PlaceResolver, fallback: Place | None, section_place: Place | None
+) -> Place | None:
+    named = collapse_chains(resolver.in_span(sentence.start, sentence.end))
+    for mention, place in named:
+        if place.level == "province":
+            continue
+        lead = "".join(ch for ch in resolver.text[sentence.start : mention.start] if not ch.isspace())
+        if not TOPIC_LEAD.match(lead):
+            break
+        if section_place is not None and place == section_place:
+            return section_place  # the section's own place, named again: no longer the paragraph's part
+        if fallback is not None and fallback.is_within(place):
+            # The section's own place or its parent: the figure stays the section's.
+            return fallback
+        if section_place is not None and place.is_within(section_place):
+            clause_end = _clause_end(resolver.text, mention.end)
+            others = {p for m, p in named if p.level != "province" and p != place and m.start < clause_end}
+            if others - {section_place} or LIST_AFTER.match(resolver.text, mention.end):
+                # 'A区…、B县…等10个项目': a list across the city's districts speaks for the city.
+                return section_place
+        return place
+    return fallback
+
+
+def _refers_back(compact: str, local: Place) -> bool:
+    m = _BACK_REFERENCE.match(compact)
+    return m is not None and local.level == "county" and local.name.endswith(m.group("level"))
+
+
+def _streets_of(resolver: PlaceResolver) -> dict[str, Place]:
+    """Streets and townships the page places under a district or county, by name."""
+    streets: dict[str, Place] = {}
+    for mention, place in collapse_chains(resolver.mentions):
+        m = _STREET_AFTER.match(resolver.text, mention.end)
+        if place.level == "county" and m:
+            streets.setdefault(m.group(), place)
+    return streets
+
+
+def _street_place(compact: str, streets: dict[str, Place], fallback: Place | None) -> Place | None:
+    """The district of a street that leads the sentence ('在十里街道，改造后的小区…')."""
+    for name, place in streets.items():
+        pos = compact.find(name)
+        if pos >= 0 and TOPIC_LEAD.match(compact[:pos]) and (fallback is None or place.is_within(fallback)):
+            return place
+    return None
+
+
+def _clause_end(text: str, pos: int) -> int:
+    """The end of the clause of `text` that goes on at `pos`."""
+    m = _CLAUSE_MARK.search(text, pos)
+    return m.start() if m else len(text)
+
+
+def _names_elsewhere(sentence: Sentence, resolver: PlaceResolver, place: Place) -> bool:
+    """Whether the sentence names a city or county other than `place`, its parents and its parts."""
+    for _, named in resolver.in_span(sentence.start, sentence.end):
+        if named.level != "province" and not named.is_within(place) and not place.is_within(named):
+            return True
+    return False
+
+
+def _speaker_of(sentence: Sentence, resolver: PlaceResolver) -> tuple[int, Place | None]:
+    """Where the quotation opening `sentence` closes, and the place of the speaker named right after it."""
+    text = resolver.text
+    para_end = sentence.paragraph.end
+    close = _CLOSE_QUOTE.search(text, sentence.start + 1, para_end)
+    if close is None:
+        return -1, None
+    after = close.end()
+    while after < para_end and text[after].isspace():
+        after += 1
+    if not _SPEAKER.match(text, after):
+        return close.start(), None
+    for mention, place in collapse_chains(resolver.in_span(after, para_end)):
+        if mention.start == after and place.level != "province":
+            return close.start(), place
+    return close.start(), None
+
+
+def _is_subtitle(para: Paragraph, text: str) -> bool:
+    """A '——' subtitle or '◎' byline line directly under a headline."""
+    return text[para.start : para.end].lstrip().startswith(("——", "◎", "--"))

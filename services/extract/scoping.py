@@ -1,0 +1,109 @@
+"""Places inside a sentence: a clause opened by a place of its own, 全市/全省 scopes, lists shared by 分别."""
+
+from __future__ import annotations
+
+import re
+
+from .figures import Figure
+from .places import Place, PlaceResolver, collapse_chains, distribute_places
+from .sentences import Sentence, clause_bounds
+
+# What may stand before a place that leads a sentence: a quote or bracket, a bullet sign ('▲禹州市…'), a
+# date, a time word, a short opening clause ('从各地情况看，', '另外，') or a connective.
+_LEAD_BODY = (
+    r"[“”\"「」]?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
+    r"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
+    r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?"
+    r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
+    r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"
+    r"(?:记者)?(?:在|由|据|从|以)?"
+)
+# A county or city at the head of a sentence is that sentence's own place ('3月2日,成都市武侯区举办…').
+TOPIC_LEAD = re.compile(rf"^{_LEAD_BODY}$")
+# '全市…', '今年一季度，全市…': a sentence or clause about the whole city, district or province.
+_WHOLE_LEAD = re.compile(rf"^{_LEAD_BODY}(?P<scope>全市|全省|全区|全县)")
+# A clause of a sentence opened by a place of its own ('…380万元，抚州市…5.2亿元').
+_CLAUSE_LEAD = re.compile(r"^(?:其中|另外|此外|同时|而|在|以)?$")
+# A place that opens a list ('濂溪区、九江经开区、市城管局等5个单位') is one of several, not the topic.
+LIST_AFTER = re.compile(r"\s*(?:、|和|与|及)")
+
+
+def whole_place(compact: str, place: Place | None, section_place: Place | None) -> Place | None:
+    """The place '全市/全区/全县/全省' opening `compact` speaks for, seen from `place` and the section's."""
+    m = _WHOLE_LEAD.match(compact)
+    if m is None:
+        return None
+    scope = m.group("scope")
+    for candidate in (place, section_place):
+        if candidate is None:
+            continue
+        for level in (candidate, *reversed(candidate.parents)):
+            if section_place is not None and not level.is_within(section_place):
+                break  # '在全省率先…' in a city's report compares the city; it is still the city's figure
+            if scope == "全省" and level.level == "province":
+                return level
+            if scope == "全市" and (level.level == "prefecture" or level.name.endswith("市")):
+                return level
+            if scope in ("全区", "全县") and level.level == "county" and level.name.endswith(scope[1]):
+                return level
+    return None
+
+
+def clause_places(
+    sentence: Sentence,
+    figures: list[Figure],
+    resolver: PlaceResolver,
+    place: Place | None,
+    section_place: Place | None,
+) -> dict[int, Place]:
+    """Figure index → place for clauses after the first that open on a place of their own."""
+    compact = sentence.compact
+    position = {text_pos: i for i, text_pos in enumerate(sentence.index)}
+    opening: dict[int, Place] = {}  # clause start → its place
+    for mention, named in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+        start = position.get(mention.start)
+        if start is None or named.level == "province":
+            continue
+        clause_start, _ = clause_bounds(compact, start)
+        if (
+            clause_start > 0
+            and clause_start not in opening
+            and _CLAUSE_LEAD.match(compact[clause_start:start])
+        ):
+            if section_place is not None and (
+                section_place.is_within(named) or LIST_AFTER.match(resolver.text, mention.end)
+            ):
+                named = section_place  # its own place's parent, or a list of places: the section's figure
+            opening[clause_start] = named
+    for figure in figures:
+        clause_start, _ = clause_bounds(compact, figure.number_start)
+        if clause_start > 0 and _WHOLE_LEAD.match(compact[clause_start:]) and clause_start not in opening:
+            whole = whole_place(compact[clause_start:], place, section_place)
+            if whole is not None:
+                opening[clause_start] = whole
+    result: dict[int, Place] = {}
+    for index, figure in enumerate(figures):
+        starts = [c for c in opening if c <= figure.number_start]
+        if starts:
+            chosen = opening[max(starts)]
+            if chosen != place:
+                result[index] = chosen
+    return result
+
+
+def distributed_places(
+    sentence: Sentence, figures: list[Figure], resolver: PlaceResolver
+) -> dict[int, Place]:
+    """Figure index → place for values shared out over a list of places by 分别."""
+    compact = sentence.compact
+    if "分别" not in compact:
+        return {}
+    position = {text_pos: i for i, text_pos in enumerate(sentence.index)}
+    named = []
+    for mention, place in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+        start, last = position.get(mention.start), position.get(mention.end - 1)
+        if start is not None and last is not None:
+            named.append((start, last + 1, place))
+    return distribute_places(
+        compact, [f.number_start for f in figures], named, lambda pos: clause_bounds(compact, pos)[0]
+    )

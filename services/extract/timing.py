@@ -1,0 +1,139 @@
+"""The time pass: the year each figure refers to, read top to bottom with the years in force."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from .dates import CUMULATIVE, FUTURE_SECTION, YearMention, find_years, relative_year
+from .figures import Figure
+from .page import Page, Spotted
+from .sentences import TABLE_CELL, Sentence, clause_bounds, heading_level, is_table_row
+
+# An enumerated item ('❷…', '（一）…', '3.…'): a year it states holds for the whole item.
+_BULLET = re.compile(
+    r"^\s*(?:[❶-❿①-⑳⑴-⒇]|[（(][一二三四五六七八九十\d]{1,3}[）)]"
+    r"|[一二三四五六七八九十]{1,3}、|[一二三四五六七八九十]是|\d{1,2}[、．)）]|\d{1,2}\.(?!\d))"
+)
+_ITEM_MARKS = re.compile(r"[❶-❿①-⑳\d一二三四五六七八九十、.．)）]")
+
+
+@dataclass
+class _YearsInForce:
+    """The years in force while reading one section top to bottom."""
+
+    document: int | None = None  # the title's year, for the page's first article
+    heading: int | None = None
+    headings: list[tuple[int, int | None]] = field(default_factory=list)  # (numbering depth, year) above
+    table: list[int | None] | None = None  # the year of each column of the table being read
+    paragraph: int | None = None
+    paragraph_index: int = -1
+    bullet: bool = False  # the paragraph is an enumerated item
+    sentence: int | None = None  # a year heading a full sentence holds across its '；' clauses
+    carried: int | None = None  # the year carried into the current piece from the pieces before it
+    open_clause: bool = False  # the previous piece ended in '；': the same full sentence goes on
+    future: bool = False
+
+
+def title_year(page: Page) -> int | None:
+    """The year the page's title is about ('2023年度…工作总结'), if it states one."""
+    years = [y for y in find_years(page.facts.title or "") if not y.opens_span and not y.with_month]
+    return years[0].year if years else None
+
+
+def figure_years(
+    page: Page, spotted: list[Spotted], *, resolve_relative: bool = False
+) -> list[list[int | None]]:
+    """For each spotted sentence, the year of each of its figures."""
+    by_sentence = {s.sentence_index: s for s in spotted}
+    published = page.facts.published_on
+    document_year = title_year(page)
+    result: list[list[int | None]] = []
+    state = _YearsInForce()
+    section = -2
+    for index, sentence in enumerate(page.sentences):
+        if page.section_of[index] != section:
+            section = page.section_of[index]
+            # The page title's year speaks for its first (often only) article.
+            state = _YearsInForce(document=document_year if section == 0 else None)
+        _advance(state, sentence)
+        spot = by_sentence.get(index)
+        if spot is not None:
+            result.append(
+                [_year_of(sentence, figure, state, published, resolve_relative) for figure in spot.figures]
+            )
+    return result
+
+
+def _stated_years(compact: str) -> list[YearMention]:
+    return [y for y in find_years(compact) if not y.opens_span and not y.with_month and not y.baseline]
+
+
+def _advance(state: _YearsInForce, sentence: Sentence) -> None:
+    para = sentence.paragraph
+    if para.index != state.paragraph_index:
+        state.paragraph_index = para.index
+        state.paragraph = None
+        state.bullet = bool(_BULLET.match(sentence.compact))
+    if FUTURE_SECTION.search(sentence.compact):
+        state.future = True
+    if not state.open_clause:
+        state.sentence = None
+    state.carried = state.sentence
+    state.open_clause = sentence.compact.endswith(("；", ";"))
+    years = _stated_years(sentence.compact)
+    if is_table_row(sentence.compact):
+        cells = TABLE_CELL.split(sentence.compact)
+        columns = [next((y.year for y in find_years(cell)), None) for cell in cells]
+        if any(year is not None for year in columns):
+            state.table = columns  # the header row: each column's year
+        return
+    state.table = None
+    if para.is_heading:
+        # A heading's year holds under it, through the lower-numbered headings that state none.
+        level = heading_level(sentence.compact)
+        state.headings = [(lv, y) for lv, y in state.headings if level and lv < level]
+        state.headings.append((level, years[0].year if years else None))
+        state.heading = next((y for _, y in reversed(state.headings) if y is not None), None)
+        return
+    for year in years:
+        lead = sentence.compact[: year.start]
+        at_head = len(_ITEM_MARKS.sub("", lead)) == 0
+        follows = sentence.compact[year.end : year.end + 1]
+        if at_head or follows in "，,":
+            state.paragraph = year.year
+        clause_lead = re.split(r"[，,：:]", lead)[-1]
+        if (at_head or follows in "，," or not clause_lead) and (
+            state.sentence is None or state.sentence == state.carried
+        ):
+            # '…方面，2023年全市新增…；全年…': the year opening a clause holds for the later pieces.
+            state.sentence = year.year
+
+
+def _year_of(
+    sentence: Sentence, figure: Figure, state: _YearsInForce, published: date | None, resolve_relative: bool
+) -> int | None:
+    compact = sentence.compact
+    if state.table is not None and is_table_row(compact):
+        column = len(TABLE_CELL.findall(compact, 0, figure.start))
+        if column < len(state.table) and state.table[column] is not None:
+            return state.table[column]
+    mentions = [y for y in find_years(compact) if not y.baseline]
+    _, clause_end = clause_bounds(compact, figure.number_start)
+    # A year after the figure speaks for it only inside its clause ('…3.5亿元，力争2025年…' does not).
+    before = [y for y in mentions if y.start < figure.start] or [y for y in mentions if y.start < clause_end]
+    if before:
+        chosen = before[-1]
+        return None if chosen.opens_span else chosen.year
+    if state.carried is not None:
+        return state.carried
+    if state.paragraph is not None and state.bullet:
+        return state.paragraph
+    if resolve_relative:
+        resolved = relative_year(compact, published)
+        if resolved is not None:
+            return resolved
+    if CUMULATIVE.search(compact) or state.future:
+        return None
+    return state.heading or state.document
