@@ -8,10 +8,11 @@ from pathlib import Path
 from services.extract.documents import extract_document
 from services.extract.extractor import Extractor
 from services.ingest.documents import ingested_document
+from services.ingest.file_facts import read_file_facts
 from services.ingest.readers import DEFAULT_MAX_BYTES, read_document
 from services.normalize.documents import normalize_document
 from services.normalize.normalizer import ScriptConverter
-from shared.contracts import DocumentMetadata, Metric
+from shared.contracts import DocumentMetadata, FileFacts, Metric
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,16 @@ class Analyzer:
         self._extractor = Extractor(resolve_relative_years=resolve_relative_years)
         self._max_bytes = max_bytes
 
-    def analyse_bytes(self, raw: bytes, file_name: str) -> Analysis:
+    def analyse_bytes(self, raw: bytes, file_name: str, file_facts: FileFacts | None = None) -> Analysis:
         """Decode, normalize and extract one file's bytes; raises UnreadableDocument."""
         ingested = ingested_document(raw, file_name, read_document(raw, file_name, max_bytes=self._max_bytes))
+        if file_facts is not None:
+            ingested = ingested.model_copy(update={"file_facts": file_facts})
         extracted = extract_document(normalize_document(ingested, self._converter), self._extractor)
         return Analysis(
             file_name, extracted.original_text, extracted.text, extracted.metadata, list(extracted.metrics)
         )
 
     def analyse_file(self, path: Path) -> Analysis:
-        return self.analyse_bytes(path.read_bytes(), path.name)
+        """Analyse a file with what its sidecar or folder says of it."""
+        return self.analyse_bytes(path.read_bytes(), path.name, read_file_facts(path))

@@ -63,6 +63,15 @@ def _closes_span(folded: str, start: int) -> bool:
     return bool(re.search(r"(?:19|20)\d{2}年?(?:底|末)?$", folded[max(0, start - 8) : start - 1]))
 
 
+# '自2018年创建以来', '从2019年起': the start of a span, however far its 以来 stands from the year.
+_SINCE_BEFORE = ("自", "从", "自从")
+_SINCE_AFTER = re.compile(r"[^。；;！？]{0,30}?(?:以来|起|至今|开始)")
+
+
+def _opens_since(folded: str, m: re.Match[str]) -> bool:
+    return folded[: m.start()].endswith(_SINCE_BEFORE) and bool(_SINCE_AFTER.match(folded, m.end()))
+
+
 def find_years(compact: str) -> list[YearMention]:
     """Calendar years in a sentence, with whether they open a span or carry a month."""
     folded = fold_width(compact)
@@ -79,7 +88,7 @@ def find_years(compact: str) -> list[YearMention]:
                 year,
                 m.start(),
                 m.end(),
-                bool(_SPAN_AFTER.match(after)) or _closes_span(folded, m.start()),
+                bool(_SPAN_AFTER.match(after)) or _closes_span(folded, m.start()) or _opens_since(folded, m),
                 bool(_MONTH_AFTER.match(after)),
                 folded[m.start() - 1 : m.start()] in _BASELINE_BEFORE if m.start() > 0 else False,
             )

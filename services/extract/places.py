@@ -26,6 +26,7 @@ _FEATURE_AFTER = re.compile(
     r"^(?:路|街|大道|大街|巷|胡同|桥|公园|广场|大厦|站|机场|港|湖|山|河|江|中学|小学|大学|学院|医院|宾馆|饭店|酒店|"
     r"银行|集团|公司|剧院|大剧院|剧场|号|村|镇|乡|社区|小区|花园|新村|路口)"
 )
+_BRACKETED_LABEL = re.compile(r"^[【\[〔][^】\]〕]{1,10}[】\]〕]")
 _DATELINE_AFTER = re.compile(r"讯|电|\d{1,2}月\d{1,2}日电")
 _SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "省", "市", "区", "县", "州", "盟", "旗")
 
@@ -145,6 +146,10 @@ class Gazetteer:
                 return None
         return None
 
+    def places_named(self, name: str) -> list[Place]:
+        """Every place a name may stand for."""
+        return self._by_name.get(name, [])
+
     def full_name(self, place: Place) -> str:
         """The place's name with its official suffix."""
         return self._full_names.get(place, place.name)
@@ -194,11 +199,24 @@ class PlaceResolver:
                 self._suffixed_in_doc.update(mention.places)
         self._word_bounds = word_bounds
         self._bounds: set[int] | None = None
+        counts: Counter[Place] = Counter()
+        first_line_end = text.find("\n", len(text) - len(text.lstrip()))
         for mention in raw:
-            # A dateline vouches for the bare name everywhere else in the document.
             candidates = _collapse(mention.places)
-            if not mention.suffixed and len(candidates) == 1 and self._is_dateline(mention):
+            if len(candidates) != 1:
+                continue
+            counts[candidates[0]] += 1
+            if mention.start < first_line_end:
+                counts[candidates[0]] += 1  # named in the title
+            # A dateline vouches for the bare name everywhere else in the document.
+            if not mention.suffixed and self._is_dateline(mention):
                 self._suffixed_in_doc.add(candidates[0])
+        # A page names the place it is about more than once or in its title: so is a city named in short
+        # form only ('保定') recognised, when no other place has that name.
+        self._prominent = {place for place, count in counts.items() if count >= 2}
+        self._named_places = {
+            _collapse(m.places)[0] for m in raw if m.suffixed and len(_collapse(m.places)) == 1
+        }
         self.mentions: list[tuple[Mention, Place]] = self._resolve_all(raw)
 
     def _resolve_all(self, raw: list[Mention]) -> list[tuple[Mention, Place]]:
@@ -258,14 +276,19 @@ class PlaceResolver:
         if place.level == "province":
             return place
         if mention.suffixed:
-            # A district or county named alone needs its city nearby (a park's '西湖区' is not 杭州's).
+            # A district or county named alone needs its city nearby (鼓楼区 is in several cities), unless
+            # its full name is China's only one ('福田区' is 深圳's) and the page is about it, or about no
+            # other city ('园内南湖区' in a page about 孝义 is a park's lake, not 嘉兴's district).
             if place.level == "county" and not place.name.endswith("市"):
+                unique = len(_collapse(self._gazetteer.places_named(mention.surface))) == 1
+                if unique and (place in self._prominent or self._named_places <= {place}):
+                    return place
                 return place if any(parent in context for parent in place.parents) else None
             return place
         # A bare name ('苏州', '义乌') counts only when the document also writes it in full,
         # or when it stands as a dateline ('【苏州】', '本报苏州讯', '苏州：' opening a line),
         # or when it names a city of a province the document writes out ('江西省…赣州、吉安').
-        if place in self._suffixed_in_doc:
+        if place in self._suffixed_in_doc or (place.level == "prefecture" and place in self._prominent):
             return place
         if place.level == "prefecture" and any(parent in context for parent in place.parents):
             return place
@@ -279,8 +302,9 @@ class PlaceResolver:
 
     def _is_dateline(self, mention: Mention) -> bool:
         line_start = self._text.rfind("\n", 0, mention.start) + 1
-        lead = self._text[line_start : mention.start].strip()
+        lead = _BRACKETED_LABEL.sub("", self._text[line_start : mention.start].strip())
         after = self._text[mention.end : mention.end + 1]
+        # '【苏州】', '苏州：' opening a line; '【浙江】湖州：' in a roundup, the province bracketed first.
         if lead in ("", "【", "[", "〔") and after in ("】", "]", "〕", "：", ":", " ", "\u3000"):
             return True
         return lead.endswith(("本报", "新华社", "中新社", "中新网")) and bool(

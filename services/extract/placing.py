@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from shared.contracts import PlaceBasis
 
 from .page import Page, Spotted
 from .places import Place, PlaceResolver, collapse_chains, main_place, most_specific
-from .scoping import LIST_AFTER, TOPIC_LEAD, clause_places, distributed_places, whole_place
+from .scoping import LIST_AFTER, TOPIC_LEAD, clause_places, distributed_places, national_figures, whole_place
 from .sentences import Paragraph, Sentence
 
 # '区里还投入…', '该县…': a sentence opening on the district or county just named goes on about it.
@@ -62,10 +63,14 @@ class PageScope:
 def page_scope(page: Page, resolver: PlaceResolver, file_place: Place | None = None) -> PageScope:
     """What the page is about: its title's place, else the place it names most, else the file's."""
     title_place = _title_place(page, resolver)
-    # A page titled by a province that speaks of '全省' is the province's own report.
-    provincial = title_place is not None and title_place.level == "province" and "全省" in page.text
+    # A page titled by a province that speaks of '全省' is the province's own report; so is a page whose
+    # title names no city and that speaks of '全省/我省' throughout.
+    province = _reporting_province(page, resolver, title_place)
+    provincial = province is not None
     if title_place and (title_place.level != "province" or provincial):
         document = PlaceCall(title_place, "title")
+    elif province is not None:
+        document = PlaceCall(province, "document")
     else:
         named = main_place(resolver.mentions)
         document = (
@@ -74,10 +79,39 @@ def page_scope(page: Page, resolver: PlaceResolver, file_place: Place | None = N
     # A section that names no place of its own has none, unless the file says where it is from.
     unplaced = document if document.basis == "file" else PlaceCall(None, "none")
     sections = [
-        _section_place(page, i, resolver, title_place, provincial) or unplaced
+        _section_place(page, i, resolver, title_place, document if provincial else None) or unplaced
         for i in range(len(page.sections))
     ]
     return PageScope(document, sections, title_place)
+
+
+_PROVINCE_SCOPE = re.compile(r"全省|我省|全区|我区")
+_CITY_SCOPE = re.compile(r"全市|我市|全县|我县")
+
+
+def _reporting_province(page: Page, resolver: PlaceResolver, title_place: Place | None) -> Place | None:
+    """The province whose own report the page is, if it is one."""
+    title = page.facts.title or ""
+    if title_place is not None and title_place.level == "province":
+        return title_place if "全省" in page.text or "全区" in page.text else None
+    if title_place is not None:
+        return None
+    # A city's report speaks of 全省 to compare ('在全省率先'); a province's speaks of it more than of 全市.
+    in_title = bool(_PROVINCE_SCOPE.search(title))
+    province_words = len(_PROVINCE_SCOPE.findall(page.text))
+    if not in_title and (province_words < 3 or province_words <= len(_CITY_SCOPE.findall(page.text))):
+        return None
+    provinces = Counter(p for _, p in resolver.mentions if p.level == "province")
+    provinces.update(p.parents[0] for _, p in resolver.mentions if p.level != "province" and p.parents)
+    if not provinces:
+        return None
+    province, _ = provinces.most_common(1)[0]
+    # '全区' speaks for a region only in an autonomous region's report; elsewhere it is a district's.
+    if not _PROVINCE_SCOPE.search(
+        page.text.replace("全区", "").replace("我区", "")
+    ) and not province.name.endswith("自治区"):
+        return None
+    return province
 
 
 def attribute_places(
@@ -99,13 +133,15 @@ def attribute_places(
         if spot is None:
             continue
         sentence_call = section_call if place is section_call.place else PlaceCall(place, "sentence")
-        shared = {
+        shared: dict[int, Place | None] = {
             **clause_places(sentence, spot.figures, resolver, place, section_call.place),
             **distributed_places(sentence, spot.figures, resolver),
         }
+        for i in national_figures(sentence.compact, spot.figures):
+            shared[i] = None
         result.append(
             [
-                PlaceCall(shared[i], "sentence") if i in shared else sentence_call
+                (PlaceCall(shared[i], "sentence" if shared[i] else "none") if i in shared else sentence_call)
                 for i in range(len(spot.figures))
             ]
         )
@@ -156,8 +192,9 @@ def _title_place(page: Page, resolver: PlaceResolver) -> Place | None:
 
 
 def _section_place(
-    page: Page, index: int, resolver: PlaceResolver, title_place: Place | None, provincial: bool
+    page: Page, index: int, resolver: PlaceResolver, title_place: Place | None, province: PlaceCall | None
 ) -> PlaceCall | None:
+    """The place a section is about; `province` is the page's own when it is a province's report."""
     section = page.sections[index]
     if section.headline:
         head_end = section.start
@@ -171,7 +208,9 @@ def _section_place(
         if place is not None:
             return PlaceCall(place, "section")
     single = len(page.sections) == 1
-    if single and title_place is not None and (title_place.level != "province" or provincial):
+    if single and province is not None:
+        return province
+    if single and title_place is not None and title_place.level != "province":
         return PlaceCall(title_place, "title")
     named = main_place(resolver.in_span(section.start, section.end))
     if named is not None:

@@ -11,7 +11,7 @@ from .sentences import Sentence, clause_bounds
 # What may stand before a place that leads a sentence: a quote or bracket, a bullet sign ('▲禹州市…'), a
 # date, a time word, a short opening clause ('从各地情况看，', '另外，') or a connective.
 _LEAD_BODY = (
-    r"[“”\"「」]?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
+    r"[“”\"「」]?(?:[【\[〔][^】\]〕]{1,10}[】\]〕])?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
     r"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
     r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?"
     r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
@@ -38,7 +38,7 @@ def whole_place(compact: str, place: Place | None, section_place: Place | None) 
         if candidate is None:
             continue
         for level in (candidate, *reversed(candidate.parents)):
-            if section_place is not None and not level.is_within(section_place):
+            if level is not candidate and section_place is not None and not level.is_within(section_place):
                 break  # '在全省率先…' in a city's report compares the city; it is still the city's figure
             if scope == "全省" and level.level == "province":
                 return level
@@ -46,7 +46,29 @@ def whole_place(compact: str, place: Place | None, section_place: Place | None) 
                 return level
             if scope in ("全区", "全县") and level.level == "county" and level.name.endswith(scope[1]):
                 return level
+            if scope == "全区" and level.level == "province" and level.name.endswith("自治区"):
+                return level  # '全区' in 广西壮族自治区's report is the whole region
     return None
+
+
+# '全国共有…', '全国已命名…': a figure for the whole country belongs to no city. '全国' naming an honour or
+# a rank a city holds ('全国文明城市', '全国道德模范', '全国第一') is not a national scope.
+_NATIONAL = re.compile(
+    r"(?:全国|全世界|全球)(?!文明|道德|优秀|先进|重点|示范|十佳|百佳|百强|最美|五一|三八|模范|劳动|青年|学雷锋"
+    r"|未成年人|志愿|双拥|卫生|园林|环保|森林|绿化|创建|爱国|科普|民族团结|巾帼|工人先锋|红旗|第|前|首|率先|排名"
+    r"|人大|政协|妇联|总工会|文明办|层面|性)"
+)
+
+
+def national_figures(compact: str, figures: list[Figure]) -> set[int]:
+    """Indexes of figures in a clause that speaks for the whole country ('全国共有全国文明城市151个')."""
+    result = set()
+    for index, figure in enumerate(figures):
+        clause_start, _ = clause_bounds(compact, figure.number_start)
+        lead = compact[clause_start : figure.start]
+        if _NATIONAL.search(lead) or (_NATIONAL.match(compact) and not _WHOLE_LEAD.match(lead)):
+            result.add(index)
+    return result
 
 
 def clause_places(

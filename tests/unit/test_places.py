@@ -50,12 +50,40 @@ def test_official_names_and_chains(gazetteer: Gazetteer, text: str, expected: li
     [
         "变责任清单为群众的幸福清单",  # 福清 inside 幸福清单
         "打通大庆路等3条断头路",  # a street named after a city
-        "园内南湖区浑浊的湖水已变清",  # a park's lake area, not 嘉兴市南湖区
-        "海南区",  # a district alone, with no city around it
     ],
 )
 def test_place_names_inside_other_words_are_not_places(gazetteer: Gazetteer, text: str) -> None:
     assert resolved(gazetteer, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "孝义市郑兴公园内南湖区浑浊的湖水已变清",  # a park's lake area, not 嘉兴市南湖区
+        "孝义市召开大会。海南区新建公园3座。",  # a unique district, once, in a page about another city
+    ],
+)
+def test_a_district_named_once_in_a_page_about_another_city_is_not_taken(
+    gazetteer: Gazetteer, text: str
+) -> None:
+    assert resolved(gazetteer, text) == ["孝义市"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("福田区今年新增停车位3000个。", "深圳市福田区"),  # the only place the page names, and unique
+        ("武侯区文明创建\n武侯区今年新增停车位300个。", "成都市武侯区"),
+    ],
+)
+def test_a_unique_district_the_page_is_about_is_taken_without_its_city(
+    gazetteer: Gazetteer, text: str, expected: str
+) -> None:
+    assert set(resolved(gazetteer, text)) == {expected}
+
+
+def test_an_ambiguous_district_alone_is_left_unplaced(gazetteer: Gazetteer) -> None:
+    assert resolved(gazetteer, "鼓楼区今年新增停车位3000个。") == []
 
 
 def test_district_needs_its_city_in_the_document(gazetteer: Gazetteer) -> None:
