@@ -14,7 +14,7 @@ from pathlib import Path
 import jieba.posseg
 import yaml
 
-from shared.contracts import UnitKind
+from shared.contracts import Change, UnitKind
 
 from .figures import Figure
 from .page import Spotted
@@ -48,6 +48,13 @@ class Indicator:
     measure_words: frozenset[str]
     keywords: tuple[str, ...]
     patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (trigger as written, compiled)
+
+    @property
+    def counts_additions(self) -> bool:
+        """Whether the indicator counts what was added ('新增停车位', '新建城市书房'), not a total."""
+        return any(word in self.name_zh for word in ("新增", "新建")) or self.code.endswith(
+            ("_added", ".new")
+        )
 
     @property
     def measures_change(self) -> bool:
@@ -177,13 +184,23 @@ class IndicatorMatcher:
             ((kw, ind) for ind in indicators for kw in ind.keywords), key=lambda pair: -len(pair[0])
         )
 
-    def match_spotted(self, spot: Spotted) -> list[Match | None]:
-        """Indicator of each figure of a spotted sentence."""
+    def match_spotted(self, spot: Spotted, changes: list[Change | None]) -> list[Match | None]:
+        """Indicator of each figure of a spotted sentence; `changes[i]` says figure i is a change's size."""
         compact = spot.sentence.compact
         elliptical = [
             _lacks_noun(compact, f, c, spot.figures) for f, c in zip(spot.figures, spot.clauses, strict=True)
         ]
-        return self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
+        matches = self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
+        for i, match in enumerate(matches):
+            if match is None:
+                continue
+            indicator = self._by_code[match.code]
+            # The size of a change ('增加了3万人', '+7.8%') is not the level an indicator measures.
+            if (changes[i] is not None and not indicator.measures_change) or _modifier_changes_meaning(
+                compact, spot.clauses[i], spot.figures[i], indicator, match.trigger
+            ):
+                matches[i] = None
+        return matches
 
     def match_sentence(
         self, compact: str, figures: list[Figure], clauses: list[tuple[int, int]], elliptical: list[bool]
@@ -299,6 +316,34 @@ class IndicatorMatcher:
 
 
 _NOUN_FLAGS = ("n", "an", "j")  # a verbal noun (启动) alone does not name a subject
+
+# Words before a counted noun that make it another count. Active or honoured people are a subset of the
+# people an indicator counts ('活跃志愿者', '最美志愿者'); newly recruited ones are an addition, not the
+# total a stock indicator counts ('新招募志愿者'; an indicator of additions, '新增停车位', is another thing).
+SUBSET_MODIFIERS = ("活跃", "经常参加服务的", "最美", "优秀", "先进", "星级", "十佳", "百佳", "金牌", "骨干")
+ADDITION_MODIFIERS = ("新招募", "招募", "新增", "新发展", "净增", "新注册", "新增注册", "新招募注册")
+_PEOPLE_KINDS = frozenset({"person", "household"})
+_LITERAL_SPLIT = re.compile(r"\{N\}|…|X")
+
+
+def _modifier_changes_meaning(
+    compact: str, clause: tuple[int, int], figure: Figure, indicator: Indicator, trigger: str
+) -> bool:
+    """Whether the catalog phrase that named the figure stands, in its clause, after a modifier that makes
+    the figure count something else."""
+    if figure.unit_kind not in _PEOPLE_KINDS:
+        return False
+    modifiers = SUBSET_MODIFIERS if indicator.counts_additions else SUBSET_MODIFIERS + ADDITION_MODIFIERS
+    literal = max(_LITERAL_SPLIT.split(trigger), key=len).strip("“”")
+    if len(literal) < 2 or not modifiers or literal.startswith(modifiers):
+        return False
+    c_start, c_end = clause
+    pos = compact.find(literal, c_start, c_end)
+    while pos >= 0:
+        if compact[c_start:pos].endswith(modifiers):
+            return True
+        pos = compact.find(literal, pos + 1, c_end)
+    return False
 
 
 def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: list[Figure]) -> bool:

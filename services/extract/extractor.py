@@ -62,7 +62,9 @@ class Extractor:
         # → the year each figure refers to
         years = figure_years(page, spotted, resolve_relative=self._resolve_relative_years)
         # → the catalog indicator each figure measures, and what it counts
-        indicators = [self._matcher.match_spotted(spot) for spot in spotted]
+        indicators = [
+            self._matcher.match_spotted(spot, row) for spot, row in zip(spotted, changes, strict=True)
+        ]
         subjects = [
             name_subjects(spot, [m.trigger if m else None for m in row])
             for spot, row in zip(spotted, indicators, strict=True)

@@ -9,8 +9,8 @@ from shared.contracts import Change
 from .figures import Figure
 from .page import Spotted
 
-_RISE = "增加|增长|提高|提升|上升|上涨|增多|扩大|增|涨|多"
-_FALL = "减少|下降|降低|回落|缩减|缩小|压减|减|降|少"
+_RISE = "净增|增加|增长|提高|提升|上升|上涨|增多|扩大|增|涨|多"
+_FALL = "净减|减少|下降|降低|回落|缩减|缩小|压减|减|降|少"
 # A change verb right before the figure, with what may stand between: an aspect or manner word and a
 # qualifier ('同比下降18%', '增加了20元', '分别提高5%', '净增1200户', '较上年提高2个百分点').
 _BETWEEN = r"(?:了|分别|净|约|近|超|逾|达|达到|共|累计|幅度)*"
@@ -20,12 +20,21 @@ _NOUN_BEFORE = re.compile(r"(?P<noun>增幅|涨幅|增速|增长率|降幅|减�
 # Words that make the verb part of a noun or a level: '新增停车位' counts new things, '增加到' a level.
 _NOT_A_CHANGE_BEFORE = ("新增", "新减", "年增", "递增")
 _FALL_WORDS = frozenset(_FALL.split("|")) | {"降幅", "减幅", "下降幅度", "降低幅度"}
+# '提升/提高' before a count of things names what was upgraded; before a rate or an amount, a rise.
+_UPGRADE_VERBS = frozenset({"提升", "提高", "扩大"})
+_COUNTED_THINGS = frozenset({"count", "times", "household"})
 _JOINERS = ("和", "与", "及", "、", "或", "以及")
 
 
 def figure_changes(spotted: list[Spotted]) -> list[list[Change | None]]:
     """For each spotted sentence, the change each of its figures measures, if any."""
-    return [sentence_changes(spot.sentence.compact, spot.figures) for spot in spotted]
+    changes = []
+    for spot in spotted:
+        row = sentence_changes(spot.sentence.compact, spot.figures)
+        for index, sign in spot.signs.items():
+            row[index] = "increase" if sign == "+" else "decrease"  # '+7.8%' in a column of changes
+        changes.append(row)
+    return changes
 
 
 def sentence_changes(compact: str, figures: list[Figure]) -> list[Change | None]:
@@ -55,6 +64,8 @@ def _change_before(compact: str, figure: Figure) -> Change | None:
         return None
     if len(word) == 1 and not _single_character_verb(before_verb, word):
         return None
+    if word in _UPGRADE_VERBS and figure.unit_kind in _COUNTED_THINGS:
+        return None  # '整治提升50个': fifty places upgraded, not a rise of fifty
     return "decrease" if word in _FALL_WORDS else "increase"
 
 

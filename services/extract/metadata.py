@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from .dates import find_publication_date
+from .sentences import heading_level
 
 _HEAD_LINES = 15
+# A byline stands near the top; a date further down signs off a notice or a letter.
+_BYLINE_LINES = 6
 _DATE_LINE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
 _SOURCE = re.compile(r"(?:来源|稿源|出处)\s*[:：]\s*(?P<source>[^\s|｜丨]{2,30})")
 _AUTHOR = re.compile(
@@ -38,10 +41,11 @@ def _lines(text: str) -> list[str]:
 def find_title(text: str) -> str | None:
     """The headline: the line right above the date/source line, else the first real line."""
     lines = _lines(text)[:_HEAD_LINES]
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines[:_BYLINE_LINES]):
         if _DATE_LINE.search(line) and len(line) <= 80:
             for candidate in reversed(lines[:i]):
-                if not _CHROME.search(candidate) and len(candidate) >= 6:
+                # A numbered heading ('四、下一步工作要求') above a signature date is not the title.
+                if not _CHROME.search(candidate) and len(candidate) >= 6 and not heading_level(candidate):
                     return candidate
             break
     # No byline: the page's first real line, unless the page starts mid-text.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.normalize.sections import split_sections
 from shared.contracts import Section
@@ -12,6 +12,7 @@ from shared.contracts import Section
 from .figures import Figure, find_figures
 from .metadata import PageFacts, read_page_facts
 from .sentences import Paragraph, Sentence, clause_bounds, split_paragraphs, split_sentences
+from .tables import TableReading, read_table_row
 
 # Page furniture: contact lines and copyright; figures there are not campaign results.
 _CHROME = re.compile(
@@ -53,6 +54,7 @@ class Spotted:
     sentence: Sentence
     figures: list[Figure]
     clauses: list[tuple[int, int]]
+    signs: dict[int, str] = field(default_factory=dict)  # a table cell's '+'/'-' before figure i
 
 
 def read_page(text: str, sections: Sequence[Section] = ()) -> Page:
@@ -72,13 +74,17 @@ def read_page(text: str, sections: Sequence[Section] = ()) -> Page:
 def spot_figures(page: Page) -> list[Spotted]:
     """Every figure of every sentence that is not page furniture."""
     spotted = []
+    table = TableReading()
     for index, sentence in enumerate(page.sentences):
         if _is_chrome(page.text, sentence):
             continue
-        figures = find_figures(sentence.compact)
+        row = read_table_row(page.text, sentence, table)
+        if row is None:
+            table = TableReading()  # a line that is not a row ends the table
+        figures = row.figures if row is not None else find_figures(sentence.compact)
         if figures:
             clauses = [clause_bounds(sentence.compact, f.number_start) for f in figures]
-            spotted.append(Spotted(index, sentence, figures, clauses))
+            spotted.append(Spotted(index, sentence, figures, clauses, row.signs if row else {}))
     return spotted
 
 

@@ -11,7 +11,7 @@ from shared.contracts import PlaceBasis
 from .page import Page, Spotted
 from .places import Place, PlaceResolver, collapse_chains, main_place, most_specific
 from .scoping import LIST_AFTER, TOPIC_LEAD, clause_places, distributed_places, national_figures, whole_place
-from .sentences import Paragraph, Sentence
+from .sentences import LIST_MARKS, Paragraph, Sentence, heading_level
 
 # '区里还投入…', '该县…': a sentence opening on the district or county just named goes on about it.
 _BACK_REFERENCE = re.compile(r"^(?:该|本|全)?(?P<level>区|县)(?:里|内|委|政府|文明办|财政)")
@@ -40,6 +40,8 @@ class _PlacesInForce:
     local: Place | None = None  # the last place a sentence of this paragraph was led by
     quote_end: int = -1  # where the quotation being read closes
     quote_place: Place | None = None  # the place of its speaker ('“…”临泽县文明办负责人说')
+    heading: Place | None = None  # the place a segment head names ('一、武汉市', '■ 惠州')
+    heading_level: int = 0  # its numbering depth (0 when it is not numbered)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,10 @@ def attribute_places(
         spot = by_sentence.get(index)
         if spot is None:
             continue
-        sentence_call = section_call if place is section_call.place else PlaceCall(place, "sentence")
+        if place is section_call.place:
+            sentence_call = section_call
+        else:
+            sentence_call = PlaceCall(place, "section" if place is state.heading else "sentence")
         shared: dict[int, Place | None] = {
             **clause_places(sentence, spot.figures, resolver, place, section_call.place),
             **distributed_places(sentence, spot.figures, resolver),
@@ -160,6 +165,9 @@ def _read_sentence(
         state.paragraph_index = sentence.paragraph.index
         state.place = None
         state.local = None
+        _read_segment_head(sentence, resolver, state)
+    if state.heading is not None:
+        section_place = state.heading  # '一、武汉市', '■ 惠州': the segment's place holds under its head
     fallback = state.place or section_place
     if state.place is not None and _names_elsewhere(sentence, resolver, state.place):
         fallback = section_place  # the paragraph's place does not hold where others are named
@@ -179,6 +187,25 @@ def _read_sentence(
     if sentence.position == 0 and place is not section_place:
         state.place = place
     return place
+
+
+_SEGMENT_HEAD_MAX = 20
+
+
+def _read_segment_head(sentence: Sentence, resolver: PlaceResolver, state: _PlacesInForce) -> None:
+    """A heading or a short marked line naming a place opens that place's segment; a heading of the same
+    or a higher rank that names none closes it."""
+    para = sentence.paragraph
+    line = resolver.text[para.start : para.end].strip()
+    marked = line.startswith(LIST_MARKS) or line.startswith(("【", "["))
+    if not (para.is_heading or (marked and len(line) <= _SEGMENT_HEAD_MAX)):
+        return
+    level = heading_level(line)
+    named = [p for _, p in collapse_chains(resolver.in_span(para.start, para.end)) if p.level != "province"]
+    if named:
+        state.heading, state.heading_level = most_specific(named), level
+    elif para.is_heading and state.heading is not None and (level or 1) <= (state.heading_level or 1):
+        state.heading = None
 
 
 def _title_place(page: Page, resolver: PlaceResolver) -> Place | None:

@@ -9,6 +9,7 @@ _SENTENCE_END = "。！？!?；;"
 _LINE_END = '。！？!?；;：:…”"）)】]'
 _CLAUSE_BREAKS = "，,：:"
 _CJK = re.compile(r"[\u4e00-\u9fff“‘《（(]")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _HEADING_MAX = 40
 # The numbering of a heading in a work report: '一、', '（一）', '1.', '1、', '（1）'.
 _NUMBERED_HEADING = re.compile(
@@ -131,13 +132,26 @@ def split_sentences(text: str, paragraphs: list[Paragraph]) -> list[Sentence]:
                 sent_start = pos
             chars.append(ch)
             index.append(pos)
-            if ch in _SENTENCE_END:
+            if ch in _SENTENCE_END or (ch in ".．" and _dot_ends_sentence(text, pos, para.end, chars)):
                 sentences.append(Sentence(sent_start, pos + 1, para, "".join(chars), index, position))
                 position += 1
                 chars, index, sent_start = [], [], None
         if chars and sent_start is not None:
             sentences.append(Sentence(sent_start, index[-1] + 1, para, "".join(chars), index, position))
     return sentences
+
+
+_ENUMERATOR = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.．]$")
+
+
+def _dot_ends_sentence(text: str, pos: int, end: int, chars: list[str]) -> bool:
+    """A '.' before a Chinese character ends a sentence ('达到95%.全市…'), but not in '1.全面推进'."""
+    following = pos + 1
+    while following < end and text[following].isspace():
+        following += 1
+    if following >= end or not _CJK_CHAR.match(text[following]):
+        return False
+    return not _ENUMERATOR.match("".join(chars))
 
 
 def clause_bounds(compact: str, pos: int) -> tuple[int, int]:

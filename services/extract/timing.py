@@ -55,8 +55,10 @@ def figure_years(
     for index, sentence in enumerate(page.sentences):
         if page.section_of[index] != section:
             section = page.section_of[index]
-            # The page title's year speaks for its first (often only) article.
-            state = _YearsInForce(document=document_year if section == 0 else None)
+            # The page title's year speaks for its first article, and for the parts of one document that
+            # carry no headline of their own.
+            own_headline = section > 0 and bool(page.sections[section].headline)
+            state = _YearsInForce(document=document_year if section >= 0 and not own_headline else None)
         _advance(state, sentence)
         spot = by_sentence.get(index)
         if spot is not None:

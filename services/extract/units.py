@@ -43,6 +43,7 @@ UNITS: tuple[Unit, ...] = (
     Unit("件次", "times"),
     Unit("批次", "times"),
     Unit("架次", "times"),
+    Unit("车次", "times"),  # trips, like 架次 and 场次 ('清运垃圾1200余车次')
     Unit("场", "times"),
     Unit("次", "times"),
     Unit("期", "times"),
@@ -85,8 +86,7 @@ UNITS: tuple[Unit, ...] = (
     Unit("大类", "count", arabic_only=True),
     Unit("大", "count", arabic_only=True),
     *(Unit(word, "count") for word in _COUNT_WORDS),
-    Unit("车次", "count"),  # truckloads ('清运垃圾1200余车次'), counted like the trucks themselves
-    Unit("车", "count"),
+    Unit("车", "count"),  # truckloads ('清运垃圾1200余车')
 )
 
 # Longest first so that '人次' wins over '人' and '平方公里' over '公里'.
