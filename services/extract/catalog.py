@@ -180,6 +180,13 @@ class IndicatorMatcher:
     def __init__(self, indicators: list[Indicator]) -> None:
         self.indicators = indicators
         self._by_code = {ind.code: ind for ind in indicators}
+        # A catalog phrase reworded, with words in between ('空气质量达到优良等级的天数' for
+        # '空气质量优良天数'), is found by its words, in order, inside one clause.
+        self._keyword_words = {
+            kw: tuple(w for w in jieba.lcut(kw, HMM=False) if w not in _FUNCTION_WORDS)
+            for ind in indicators
+            for kw in ind.keywords
+        }
         self._keywords: list[tuple[str, Indicator]] = sorted(
             ((kw, ind) for ind in indicators for kw in ind.keywords), key=lambda pair: -len(pair[0])
         )
@@ -195,8 +202,9 @@ class IndicatorMatcher:
             if match is None:
                 continue
             indicator = self._by_code[match.code]
-            # The size of a change ('增加了3万人', '+7.8%') is not the level an indicator measures.
-            if (changes[i] is not None and not indicator.measures_change) or _modifier_changes_meaning(
+            # The size of a change ('增加了3万人', '+7.8%') is not the level an indicator measures, and a
+            # level ('提高到每月780元') is not the size an indicator of increases measures.
+            if (changes[i] is not None) != indicator.measures_change or _modifier_changes_meaning(
                 compact, spot.clauses[i], spot.figures[i], indicator, match.trigger
             ):
                 matches[i] = None
@@ -208,17 +216,19 @@ class IndicatorMatcher:
         """Indicator of each figure; `clauses[i]` is figure i's clause, `elliptical[i]` if it lacks a noun."""
         compact = compact.translate(_QUOTES)  # same length: offsets of figures still hold
         pattern_hits = self._pattern_hits(compact)
-        occurrences = self._keyword_occurrences(compact)
+        occurrences, reworded = self._keyword_occurrences(compact)
         results: list[Match | None] = []
         for i, fig in enumerate(figures):
+            args = (compact, fig, figures, clauses[i], elliptical[i], pattern_hits)
+            # A phrase found by its words alone counts only where no phrase stands as the catalog writes it.
             results.append(
-                self._match_figure(
-                    compact, fig, figures, clauses[i], elliptical[i], pattern_hits, occurrences
-                )
+                self._match_figure(*args, occurrences) or self._match_figure(*args, reworded, own_clause=True)
             )
         return results
 
-    def _keyword_occurrences(self, compact: str) -> list[tuple[int, int, str, Indicator]]:
+    def _keyword_occurrences(
+        self, compact: str
+    ) -> tuple[list[tuple[int, int, str, Indicator]], list[tuple[int, int, str, Indicator]]]:
         """Every keyword occurrence as (start, end, keyword, indicator), also across quote marks.
 
         A quoted name inside a phrase ('开展“红色宣讲”活动', '整治“空中蜘蛛网”线缆') still says the phrase.
@@ -226,8 +236,13 @@ class IndicatorMatcher:
         kept = [i for i, ch in enumerate(compact) if ch not in _QUOTE_MARKS]
         bare = "".join(compact[i] for i in kept)
         found: dict[tuple[int, int, str, str], Indicator] = {}
+        reworded: list[tuple[int, int, str, Indicator]] = []
         for kw, ind in self._keywords:
             pos = compact.find(kw)
+            if pos < 0:
+                reworded.extend(
+                    (start, end, kw, ind) for start, end in _worded(compact, self._keyword_words[kw])
+                )
             while pos >= 0:
                 found.setdefault((pos, pos + len(kw), kw, ind.code), ind)
                 pos = compact.find(kw, pos + 1)
@@ -241,7 +256,7 @@ class IndicatorMatcher:
                 if bare_kw != kw or compact[end : end + 1] not in _CLOSING_QUOTES:
                     found.setdefault((start, end, kw, ind.code), ind)
                 pos = bare.find(bare_kw, pos + 1)
-        return [(start, end, kw, ind) for (start, end, kw, _), ind in found.items()]
+        return [(start, end, kw, ind) for (start, end, kw, _), ind in found.items()], reworded
 
     def _pattern_hits(self, compact: str) -> dict[int, list[tuple[str, Indicator]]]:
         hits: dict[int, list[tuple[str, Indicator]]] = {}
@@ -262,7 +277,10 @@ class IndicatorMatcher:
         elliptical: bool,
         pattern_hits: dict[int, list[tuple[str, Indicator]]],
         occurrences: list[tuple[int, int, str, Indicator]],
+        *,
+        own_clause: bool = False,
     ) -> Match | None:
+        """The best evidence for a figure; with `own_clause`, only evidence inside its own clause counts."""
         c_start, c_end = clause
         if self._DENSITY.search(compact, c_start, c_end):
             return None
@@ -292,7 +310,7 @@ class IndicatorMatcher:
                 tier = 3
             elif c_start <= k_start and k_end <= c_end:
                 tier = 2
-            elif elliptical and k_end <= c_start:
+            elif elliptical and k_end <= c_start and not own_clause:
                 tier = 1
             else:
                 continue
@@ -361,6 +379,31 @@ def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: 
     return not any(
         pair.flag.startswith(_NOUN_FLAGS) for pair in jieba.posseg.lcut(rest) if pair.flag not in ("nr", "ns")
     )
+
+
+_FUNCTION_WORDS = frozenset({"的", "和", "与", "及", "、", "“", "”", "等", "了"})
+_WORD_GAP = 6
+_CLAUSE_BREAK_CHARS = frozenset('，,。；;：:！？!?“”‘’《》"')
+
+
+def _worded(compact: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans where `words` stand in order, a few characters apart at most, inside one clause."""
+    if len(words) < 2 or len(words[0]) < 2:
+        return []
+    spans = []
+    pos = compact.find(words[0])
+    while pos >= 0:
+        end = pos + len(words[0])
+        for word in words[1:]:
+            nxt = compact.find(word, end, end + _WORD_GAP + len(word))
+            if nxt < 0 or any(ch in _CLAUSE_BREAK_CHARS for ch in compact[end:nxt]):
+                break
+            end = nxt + len(word)
+        else:
+            if compact[end : end + 1] not in _CLOSING_QUOTES:  # '“好人”党代表': a quoted modifier
+                spans.append((pos, end))
+        pos = compact.find(words[0], pos + 1)
+    return spans
 
 
 def _is_means(compact: str, k_start: int, k_end: int, fig_start: int) -> bool:

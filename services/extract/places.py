@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Literal
 
 from shared.contracts import PlaceLevel
@@ -26,6 +27,7 @@ _FEATURE_AFTER = re.compile(
     r"^(?:路|街|大道|大街|巷|胡同|桥|公园|广场|大厦|站|机场|港|湖|山|河|江|中学|小学|大学|学院|医院|宾馆|饭店|酒店|"
     r"银行|集团|公司|剧院|大剧院|剧场|号|村|镇|乡|社区|小区|花园|新村|路口)"
 )
+_LIST_GLUE = frozenset({"、", "和", "与", "及", "，"})
 _BRACKETED_LABEL = re.compile(r"^[【\[〔][^】\]〕]{1,10}[】\]〕]")
 _DATELINE_AFTER = re.compile(r"讯|电|\d{1,2}月\d{1,2}日电")
 _SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "省", "市", "区", "县", "州", "盟", "旗")
@@ -214,6 +216,13 @@ class PlaceResolver:
         # A page names the place it is about more than once or in its title: so is a city named in short
         # form only ('保定') recognised, when no other place has that name.
         self._prominent = {place for place, count in counts.items() if count >= 2}
+        # Short names listed together ('昆明、贵阳、成都') vouch for one another as cities.
+        for before, after in pairwise(raw):
+            pair = [_collapse(before.places), _collapse(after.places)]
+            if text[before.end : after.start] in _LIST_GLUE and all(
+                len(c) == 1 and c[0].level == "prefecture" for c in pair
+            ):
+                self._prominent.update(c[0] for c in pair)
         self._named_places = {
             _collapse(m.places)[0] for m in raw if m.suffixed and len(_collapse(m.places)) == 1
         }
@@ -228,6 +237,17 @@ class PlaceResolver:
                 context.add(mention.places[0])
                 context.update(mention.places[0].parents)
         resolved = self._resolve_pass(raw, context)
+        # A district the page is about vouches for its city's short name ('深圳全市…' on 福田区's page).
+        cities_of_districts = {
+            parent
+            for _, p in resolved
+            if p.level == "county"
+            for parent in p.parents
+            if parent.level == "prefecture"
+        }
+        if cities_of_districts - self._suffixed_in_doc:
+            self._suffixed_in_doc |= cities_of_districts
+            resolved = self._resolve_pass(raw, context)
         # A city the page names by a chain ('江苏盐城') or a dateline vouches for its districts too.
         vouched = {p for _, p in resolved if p.level == "prefecture"} - context
         if vouched:

@@ -190,6 +190,13 @@ def _read_sentence(
 
 
 _SEGMENT_HEAD_MAX = 20
+_WHOLE_AFTER = re.compile(r"全(?:市|省|区|县|州|盟|旗)")
+# A province named as the body that speaks ('省委', '省文明办') is not the subject of the figures.
+_ORGAN_AFTER = re.compile(
+    r"(?:省|自治区)?(?:委|政府|人大|政协|文明办|文明委|宣传部|党委|人民|日报|卫视|新闻)"
+)
+# '与肇庆相邻的佛山市…': the first place only describes the second, which leads the sentence.
+_NEIGHBOUR_AFTER = re.compile(r"(?:相邻|毗邻|接壤|相连|一江之隔)的")
 
 
 def _read_segment_head(sentence: Sentence, resolver: PlaceResolver, state: _PlacesInForce) -> None:
@@ -250,15 +257,24 @@ def _sentence_place(
 ) -> Place | None:
     named = collapse_chains(resolver.in_span(sentence.start, sentence.end))
     for mention, place in named:
-        if place.level == "province":
-            continue
         lead = "".join(ch for ch in resolver.text[sentence.start : mention.start] if not ch.isspace())
-        if not TOPIC_LEAD.match(lead):
+        at_lead = bool(TOPIC_LEAD.match(lead))
+        if at_lead and _WHOLE_AFTER.match(resolver.text, mention.end):
+            return place  # '深圳全市…', '福建全省…': the place named is the whole the sentence speaks for
+        if _NEIGHBOUR_AFTER.match(resolver.text, mention.end):
+            continue
+        if place.level == "province":
+            if not lead and not _ORGAN_AFTER.match(resolver.text, mention.end) and fallback != place:
+                return place  # '广西壮族自治区平均水平为…': the province opens the sentence as its subject
+            continue
+        if not at_lead:
             break
         if section_place is not None and place == section_place:
             return section_place  # the section's own place, named again: no longer the paragraph's part
         if fallback is not None and fallback.is_within(place):
-            # The section's own place or its parent: the figure stays the section's.
+            if place != fallback and mention.suffixed and place.level == "prefecture":
+                return place  # '苏州市实名注册志愿者…' in a page about 张家港: the city's own figure
+            # The section's own place, or its province: the figure stays the section's.
             return fallback
         if section_place is not None and place.is_within(section_place):
             clause_end = _clause_end(resolver.text, mention.end)

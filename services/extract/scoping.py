@@ -17,6 +17,7 @@ _LEAD_BODY = (
     r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
     r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"
     r"(?:记者)?(?:在|由|据|从|以)?"
+    r"(?:(?:与|和|同)[^，,。；;]{1,10}(?:相邻|毗邻|接壤|相连|一江之隔)的)?"
 )
 # A county or city at the head of a sentence is that sentence's own place ('3月2日,成都市武侯区举办…').
 TOPIC_LEAD = re.compile(rf"^{_LEAD_BODY}$")
@@ -56,7 +57,7 @@ def whole_place(compact: str, place: Place | None, section_place: Place | None) 
 _NATIONAL = re.compile(
     r"(?:全国|全世界|全球)(?!文明|道德|优秀|先进|重点|示范|十佳|百佳|百强|最美|五一|三八|模范|劳动|青年|学雷锋"
     r"|未成年人|志愿|双拥|卫生|园林|环保|森林|绿化|创建|爱国|科普|民族团结|巾帼|工人先锋|红旗|第|前|首|率先|排名"
-    r"|人大|政协|妇联|总工会|文明办|层面|性)"
+    r"|人大|政协|妇联|总工会|文明办|层面|性|县级|地级|城市文明)"
 )
 
 
@@ -92,10 +93,14 @@ def clause_places(
             and clause_start not in opening
             and _CLAUSE_LEAD.match(compact[clause_start:start])
         ):
+            parent_city = named != section_place and mention.suffixed and named.level == "prefecture"
             if section_place is not None and (
-                section_place.is_within(named) or LIST_AFTER.match(resolver.text, mention.end)
+                (section_place.is_within(named) and not parent_city)
+                or LIST_AFTER.match(resolver.text, mention.end)
             ):
-                named = section_place  # its own place's parent, or a list of places: the section's figure
+                # Its own province, or a list of places: the section's figure. A city written out in full
+                # ('苏州市…' on 张家港's page) speaks for itself.
+                named = section_place
             opening[clause_start] = named
     for figure in figures:
         clause_start, _ = clause_bounds(compact, figure.number_start)
