@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,12 +9,14 @@ from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
-import jieba.posseg
+import ahocorasick
+import opencc
 import yaml
 
 from shared.contracts import Change, UnitKind
 
 from .figures import Figure
+from .lexicon import Lexicon
 from .page import Spotted
 from .sentences import segment_bounds
 from .units import UNIT_BY_WORD
@@ -123,14 +123,12 @@ def _keywords_of(trigger: str, measure_words: Iterable[str]) -> list[str]:
     return keywords
 
 
-def _jionlp_simplifier() -> Callable[[str], str]:
-    # jionlp prints a banner on import; stdout carries our JSON lines.
-    with contextlib.redirect_stdout(io.StringIO()):
-        import jionlp
+def _opencc_simplifier() -> Callable[[str], str]:
+    converter = opencc.OpenCC("t2s")
 
     def to_simplified(text: str) -> str:
-        """Character-level Traditional→Simplified."""
-        return str(jionlp.tra2sim(text, mode="char"))
+        """Traditional→Simplified, phrase by phrase."""
+        return str(converter.convert(text))
 
     return to_simplified
 
@@ -139,8 +137,10 @@ def load_catalog(
     path: Path = DEFAULT_CATALOG, *, to_simplified: Callable[[str], str] | None = None
 ) -> list[Indicator]:
     """Load the indicator catalog YAML into matchers; Traditional triggers are matched in Simplified."""
-    simplify = to_simplified or _jionlp_simplifier()
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    simplify = to_simplified or _opencc_simplifier()
+    # libyaml's loader when the wheel has it: the catalog is read at every start.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    entries = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     indicators = []
     for entry in entries:
         measure_words = [str(w) for w in entry.get("measure_words") or []]
@@ -177,25 +177,36 @@ class IndicatorMatcher:
     # Rates per area or per head are not the absolute counts the catalog measures.
     _DENSITY = re.compile(r"密度|人均|平均|每平方|每万人|每千人|每百人|占比")
 
-    def __init__(self, indicators: list[Indicator]) -> None:
+    def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators
+        self._lexicon = lexicon = lexicon or Lexicon()
         self._by_code = {ind.code: ind for ind in indicators}
         # A catalog phrase reworded, with words in between ('空气质量达到优良等级的天数' for
         # '空气质量优良天数'), is found by its words, in order, inside one clause.
         self._keyword_words = {
-            kw: tuple(w for w in jieba.lcut(kw, HMM=False) if w not in _FUNCTION_WORDS)
+            kw: tuple(w for w in lexicon.cut(kw) if w not in _FUNCTION_WORDS)
             for ind in indicators
             for kw in ind.keywords
         }
         self._keywords: list[tuple[str, Indicator]] = sorted(
             ((kw, ind) for ind in indicators for kw in ind.keywords), key=lambda pair: -len(pair[0])
         )
+        self._bare_keywords = [kw.translate(_DROP_QUOTES) for kw, _ in self._keywords]
+        # Keywords are found in one pass over a sentence by Aho-Corasick automata, not a search each.
+        self._keyword_automaton = _automaton((kw, rank) for rank, (kw, _) in enumerate(self._keywords))
+        self._bare_automaton = _automaton((kw, rank) for rank, kw in enumerate(self._bare_keywords) if kw)
+        self._first_word_automaton = _automaton(
+            (words[0], rank)
+            for rank, (kw, _) in enumerate(self._keywords)
+            if len(words := self._keyword_words[kw]) >= 2 and len(words[0]) >= 2
+        )
 
     def match_spotted(self, spot: Spotted, changes: list[Change | None]) -> list[Match | None]:
         """Indicator of each figure of a spotted sentence; `changes[i]` says figure i is a change's size."""
         compact = spot.sentence.compact
         elliptical = [
-            _lacks_noun(compact, f, c, spot.figures) for f, c in zip(spot.figures, spot.clauses, strict=True)
+            _lacks_noun(compact, f, c, spot.figures, self._lexicon)
+            for f, c in zip(spot.figures, spot.clauses, strict=True)
         ]
         matches = self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
         for i, match in enumerate(matches):
@@ -229,33 +240,41 @@ class IndicatorMatcher:
     def _keyword_occurrences(
         self, compact: str
     ) -> tuple[list[tuple[int, int, str, Indicator]], list[tuple[int, int, str, Indicator]]]:
-        """Every keyword occurrence as (start, end, keyword, indicator), also across quote marks.
+        """Every keyword occurrence as (start, end, keyword, indicator), also across quote marks, and the
+        reworded ones of keywords that do not stand as written.
 
         A quoted name inside a phrase ('开展“红色宣讲”活动', '整治“空中蜘蛛网”线缆') still says the phrase.
         """
         kept = [i for i, ch in enumerate(compact) if ch not in _QUOTE_MARKS]
         bare = "".join(compact[i] for i in kept)
+        # (rank of the keyword, written as is?, start, end): one pass of the automaton over each form.
+        hits: list[tuple[int, int, int, int]] = []
+        for last, ranks in self._keyword_automaton.iter(compact):
+            for rank in ranks:
+                hits.append((rank, 0, last + 1 - len(self._keywords[rank][0]), last + 1))
+        if len(kept) != len(compact):
+            for last, ranks in self._bare_automaton.iter(bare):
+                for rank in ranks:
+                    kw = self._keywords[rank][0]
+                    start, end = kept[last + 1 - len(self._bare_keywords[rank])], kept[last] + 1
+                    # '各级“好人”党代表': a phrase ending on a quoted word modifying what follows is not it.
+                    if self._bare_keywords[rank] != kw or compact[end : end + 1] not in _CLOSING_QUOTES:
+                        hits.append((rank, 1, start, end))
+        hits.sort()  # keyword by keyword, longest first, as written before across quotes, left to right
         found: dict[tuple[int, int, str, str], Indicator] = {}
+        written = set()
+        for rank, across_quotes, start, end in hits:
+            kw, ind = self._keywords[rank]
+            found.setdefault((start, end, kw, ind.code), ind)
+            if not across_quotes:
+                written.add(rank)
         reworded: list[tuple[int, int, str, Indicator]] = []
-        for kw, ind in self._keywords:
-            pos = compact.find(kw)
-            if pos < 0:
-                reworded.extend(
-                    (start, end, kw, ind) for start, end in _worded(compact, self._keyword_words[kw])
-                )
-            while pos >= 0:
-                found.setdefault((pos, pos + len(kw), kw, ind.code), ind)
-                pos = compact.find(kw, pos + 1)
-            bare_kw = kw.translate(_DROP_QUOTES)
-            if len(kept) == len(compact) or not bare_kw:
-                continue
-            pos = bare.find(bare_kw)
-            while pos >= 0:
-                start, end = kept[pos], kept[pos + len(bare_kw) - 1] + 1
-                # '各级“好人”党代表': a phrase ending on a quoted word that modifies what follows is not it.
-                if bare_kw != kw or compact[end : end + 1] not in _CLOSING_QUOTES:
-                    found.setdefault((start, end, kw, ind.code), ind)
-                pos = bare.find(bare_kw, pos + 1)
+        candidates = sorted(
+            {rank for _, ranks in self._first_word_automaton.iter(compact) for rank in ranks} - written
+        )
+        for rank in candidates:
+            kw, ind = self._keywords[rank]
+            reworded.extend((start, end, kw, ind) for start, end in _worded(compact, self._keyword_words[kw]))
         return [(start, end, kw, ind) for (start, end, kw, _), ind in found.items()], reworded
 
     def _pattern_hits(self, compact: str) -> dict[int, list[tuple[str, Indicator]]]:
@@ -364,7 +383,9 @@ def _modifier_changes_meaning(
     return False
 
 
-def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: list[Figure]) -> bool:
+def _lacks_noun(
+    compact: str, figure: Figure, clause: tuple[int, int], figures: list[Figure], lexicon: Lexicon
+) -> bool:
     """An elliptical clause ('今年先期启动25个') borrows its subject from the clause before."""
     # The clause's other figures ('…4300个和3800个') are values, not the counted noun.
     kept = [
@@ -377,7 +398,7 @@ def _lacks_noun(compact: str, figure: Figure, clause: tuple[int, int], figures: 
         return True
     # Names of people and places ('其中奎文区、潍城区分别新增4300个') say who, not what is counted.
     return not any(
-        pair.flag.startswith(_NOUN_FLAGS) for pair in jieba.posseg.lcut(rest) if pair.flag not in ("nr", "ns")
+        flag.startswith(_NOUN_FLAGS) for _, flag in lexicon.tagged(rest) if flag not in ("nr", "ns")
     )
 
 
@@ -404,6 +425,18 @@ def _worded(compact: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
                 spans.append((pos, end))
         pos = compact.find(words[0], pos + 1)
     return spans
+
+
+def _automaton(entries: Iterable[tuple[str, int]]) -> ahocorasick.Automaton:
+    """An automaton whose value for each word is the ranks of the entries spelled that way."""
+    ranks: dict[str, list[int]] = {}
+    for word, rank in entries:
+        ranks.setdefault(word, []).append(rank)
+    automaton = ahocorasick.Automaton()
+    for word, found in ranks.items():
+        automaton.add_word(word, tuple(found))
+    automaton.make_automaton()
+    return automaton
 
 
 def _is_means(compact: str, k_start: int, k_end: int, fig_start: int) -> bool:

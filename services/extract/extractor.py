@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
-
-import jieba
 
 from shared.contracts import Change, DocumentMetadata, FileFacts, Metric, Section
 
 from .catalog import DEFAULT_CATALOG, IndicatorMatcher, Match, load_catalog
+from .lexicon import Lexicon
 from .meaning import figure_changes
 from .page import Page, Spotted, read_page, spot_figures
 from .places import Gazetteer, PlaceResolver
@@ -31,10 +29,10 @@ class Extractor:
         gazetteer: Gazetteer | None = None,
         resolve_relative_years: bool = False,
     ) -> None:
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-        self._matcher = IndicatorMatcher(load_catalog(catalog_path))
+        self._lexicon = Lexicon()
+        self._matcher = IndicatorMatcher(load_catalog(catalog_path), self._lexicon)
         self._gazetteer = gazetteer or Gazetteer.from_jionlp()
+        self._lexicon.add_names(self._gazetteer.full_names())
         # The annotation guideline gives a year only where the text states it; 今年 is left unresolved.
         self._resolve_relative_years = resolve_relative_years
 
@@ -55,7 +53,7 @@ class Extractor:
         # → whether each figure is the size of a change
         changes = figure_changes(spotted)
         # → the place each figure belongs to, and why
-        resolver = PlaceResolver(self._gazetteer, text, _word_bounds_of)
+        resolver = PlaceResolver(self._gazetteer, text, self._lexicon.word_bounds)
         file_place = self._gazetteer.lookup(file_facts.place) if file_facts and file_facts.place else None
         scope = page_scope(page, resolver, file_place)
         places = attribute_places(page, spotted, resolver, scope)
@@ -66,7 +64,7 @@ class Extractor:
             self._matcher.match_spotted(spot, row) for spot, row in zip(spotted, changes, strict=True)
         ]
         subjects = [
-            name_subjects(spot, [m.trigger if m else None for m in row])
+            name_subjects(spot, [m.trigger if m else None for m in row], self._lexicon)
             for spot, row in zip(spotted, indicators, strict=True)
         ]
 
@@ -132,15 +130,6 @@ def _metric(
         end=o_end,
         sentence=page.text[spot.sentence.start : spot.sentence.end].strip(),
     )
-
-
-def _word_bounds_of(text: str) -> set[int]:
-    """Word boundaries of `text` by jieba."""
-    bounds = {0, len(text)}
-    for _, start, end in jieba.tokenize(text):
-        bounds.add(start)
-        bounds.add(end)
-    return bounds
 
 
 __all__ = ["EXTRACTOR_VERSION", "Extractor"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import cn2an
-
 # Full-width digits and signs map one-to-one onto ASCII, so a folded string keeps every offset.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，％：－", "0123456789.,%:-")
 
@@ -66,6 +64,8 @@ def parse_chinese(text: str) -> float | None:
     if text[0] in _SMALL_UNIT or text[0] in _BIG_UNIT:
         # A bare unit ('千余次', '超万名') means one of it; cn2an refuses it.
         text = ("十" if text[0] == "十" else "一" + text[0]) + text[1:]
+    import cn2an  # slow to import (a tenth of a second), and most figures are written in digits
+
     try:
         value = float(cn2an.cn2an(text, "strict"))
     except (ValueError, KeyError, TypeError, IndexError):

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import io
+import marshal
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Literal
 
+import ahocorasick
+
 from shared.contracts import PlaceLevel
+
+from .lexicon import cache_dir, write_cache
 
 Level = Literal["province", "prefecture", "county"]
 _LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
@@ -85,16 +93,23 @@ class Gazetteer:
         for district, county in self._pending_districts:
             if district not in self._by_name:  # the district form is not some other place's name
                 self._add(district, Place(district, "county", county.parents, county.code), suffixed=True)
-        self._max_len = max(len(name) for name in self._by_name)
+        self._automaton: ahocorasick.Automaton | None = None
 
     @classmethod
-    def from_jionlp(cls) -> Gazetteer:
-        """Load jionlp's bundled china_location division data."""
+    def from_jionlp(cls, *, folder: Path | None = None) -> Gazetteer:
+        """jionlp's bundled china_location division data, kept in compact form in the cache folder after
+        the first run (importing jionlp and parsing its data takes half a second)."""
+        cached = (folder or cache_dir()) / f"divisions-jionlp-{metadata.version('jionlp')}.marshal"
+        try:
+            return cls(marshal.loads(cached.read_bytes()))
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
         # jionlp prints a banner on import; stdout carries our JSON lines, so keep it quiet.
         with contextlib.redirect_stdout(io.StringIO()):
             from jionlp.dictionary.dictionary_loader import china_location_loader
 
             divisions = china_location_loader()
+        write_cache(cached, marshal.dumps(divisions))
         return cls(divisions)
 
     def _walk(self, node: Mapping[str, Any], depth: int, parents: tuple[Place, ...]) -> None:
@@ -148,6 +163,10 @@ class Gazetteer:
                 return None
         return None
 
+    def full_names(self) -> list[str]:
+        """Every name written with its official suffix ('潍城区', '保定市')."""
+        return sorted(set(self._full_names.values()))
+
     def places_named(self, name: str) -> list[Place]:
         """Every place a name may stand for."""
         return self._by_name.get(name, [])
@@ -161,20 +180,17 @@ class Gazetteer:
         return name.endswith(_SUFFIXES) and any(self._full_names.get(p) == name for p in self._by_name[name])
 
     def scan(self, text: str) -> list[Mention]:
-        """Every longest name occurrence in `text`, unvalidated."""
+        """Every longest name occurrence in `text`, leftmost first, unvalidated: one automaton pass."""
+        if self._automaton is None:
+            self._automaton = ahocorasick.Automaton()
+            for name in self._by_name:
+                self._automaton.add_word(name, name)
+            self._automaton.make_automaton()
         mentions = []
-        i = 0
-        while i < len(text):
-            for length in range(min(self._max_len, len(text) - i), 1, -1):
-                name = text[i : i + length]
-                if name in self._by_name:
-                    mentions.append(
-                        Mention(i, i + length, name, tuple(self._by_name[name]), self.is_full_name(name))
-                    )
-                    i += length
-                    break
-            else:
-                i += 1
+        for last, name in self._automaton.iter_long(text):
+            start = last + 1 - len(name)
+            places = tuple(self._by_name[name])
+            mentions.append(Mention(start, last + 1, name, places, self.is_full_name(name)))
         return mentions
 
 
@@ -227,6 +243,7 @@ class PlaceResolver:
             _collapse(m.places)[0] for m in raw if m.suffixed and len(_collapse(m.places)) == 1
         }
         self.mentions: list[tuple[Mention, Place]] = self._resolve_all(raw)
+        self._starts: list[int] | None = None
 
     def _resolve_all(self, raw: list[Mention]) -> list[tuple[Mention, Place]]:
         # Strong context: places written out with their suffix, and the parents of those.
@@ -337,8 +354,13 @@ class PlaceResolver:
         return self._text
 
     def in_span(self, start: int, end: int) -> list[tuple[Mention, Place]]:
-        """Resolved mentions inside [start, end) of the document text."""
-        return [(m, p) for m, p in self.mentions if start <= m.start and m.end <= end]
+        """Resolved mentions inside [start, end) of the document text (a binary search: long documents
+        ask this for every sentence)."""
+        if self._starts is None:
+            self._starts = [m.start for m, _ in self.mentions]
+        first = bisect_left(self._starts, start)
+        last = bisect_left(self._starts, end, lo=first)
+        return [(m, p) for m, p in self.mentions[first:last] if m.end <= end]
 
 
 def most_specific(places: Iterable[Place]) -> Place | None:

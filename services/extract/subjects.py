@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-import jieba.posseg
-
 from .figures import Figure
+from .lexicon import Lexicon
 from .page import Spotted
 
 _MAX_LEN = 24
@@ -22,7 +21,13 @@ _NOUN_FLAGS = ("n", "vn", "an", "j", "nz", "l")
 
 
 def subject_of(
-    compact: str, figure: Figure, clause: tuple[int, int], trigger: str | None, *, after_previous: int = 0
+    compact: str,
+    figure: Figure,
+    clause: tuple[int, int],
+    trigger: str | None,
+    lexicon: Lexicon,
+    *,
+    after_previous: int = 0,
 ) -> str | None:
     """Phrase for what the figure counts: the noun after the measure word, else the words before it."""
     c_start, c_end = clause
@@ -32,7 +37,7 @@ def subject_of(
     seg_end = compact.find("、", figure.end, c_end)
     seg_end = c_end if seg_end < 0 else seg_end
     after = compact[figure.end : seg_end]
-    noun_after = _leading_noun_phrase(after)
+    noun_after = _leading_noun_phrase(after, lexicon)
     if noun_after:
         return noun_after[:_MAX_LEN]
     before = _TRAIL.sub("", _LEAD.sub("", compact[seg_start : figure.start]))
@@ -53,21 +58,21 @@ def subject_of(
     return trigger if trigger and "{N}" not in trigger else None
 
 
-def _leading_noun_phrase(text: str) -> str:
+def _leading_noun_phrase(text: str, lexicon: Lexicon) -> str:
     """The run of nominal words opening `text` ('志愿者活跃在…' → '志愿者')."""
     text = re.sub(r"^[“”\"《》]", "", text)
     if not text:
         return ""
     phrase = []
-    tokens = jieba.posseg.lcut(text[:20])
-    for i, pair in enumerate(tokens):
-        if pair.flag.startswith(_NOUN_FLAGS) or pair.word in "“”《》" or pair.flag in ("a", "b", "f", "s"):
-            phrase.append(pair.word)
+    tokens = lexicon.tagged(text[:20])
+    for i, (word, flag) in enumerate(tokens):
+        if flag.startswith(_NOUN_FLAGS) or word in "“”《》" or flag in ("a", "b", "f", "s"):
+            phrase.append(word)
             continue
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        following = tokens[i + 1][1] if i + 1 < len(tokens) else None
         # A verb inside a compound noun ('文明实践点', '受理群众投诉'): keep it when a noun follows.
-        if phrase and pair.flag.startswith("v") and nxt is not None and nxt.flag.startswith(_NOUN_FLAGS):
-            phrase.append(pair.word)
+        if phrase and flag.startswith("v") and following is not None and following.startswith(_NOUN_FLAGS):
+            phrase.append(word)
             continue
         break
     result = "".join(phrase).strip("的“”《》")
@@ -79,7 +84,9 @@ _PAIRED_MODIFIERS = {"城乡": ("城市", "农村"), "男女": ("男性", "女�
 _DISTRIBUTIVE = "分别"
 
 
-def distribute_subjects(compact: str, figures: list[Figure], clause: tuple[int, int]) -> list[str] | None:
+def distribute_subjects(
+    compact: str, figures: list[Figure], clause: tuple[int, int], lexicon: Lexicon
+) -> list[str] | None:
     """Subjects for values shared out by 分别: 'A、B…分别 x 和 y' gives A… to x and B… to y."""
     c_start, _ = clause
     first = figures[0]
@@ -92,7 +99,7 @@ def distribute_subjects(compact: str, figures: list[Figure], clause: tuple[int, 
         items = phrase.split("、")
         if len(items) != len(figures):
             return None
-        words = [pair.word for pair in jieba.posseg.lcut(items[-1])]
+        words = lexicon.cut(items[-1])
         head = "".join(words[1:]) if len(words) > 1 else ""
         return [item + head for item in items[:-1]] + [items[-1]]
     for modifier, parts in _PAIRED_MODIFIERS.items():
@@ -101,7 +108,7 @@ def distribute_subjects(compact: str, figures: list[Figure], clause: tuple[int, 
     return None
 
 
-def name_subjects(spot: Spotted, triggers: list[str | None]) -> list[str | None]:
+def name_subjects(spot: Spotted, triggers: list[str | None], lexicon: Lexicon) -> list[str | None]:
     """What each figure of a sentence counts; `triggers[i]` is the catalog phrase that named figure i."""
     compact = spot.sentence.compact
     shared: dict[int, str] = {}
@@ -109,7 +116,7 @@ def name_subjects(spot: Spotted, triggers: list[str | None]) -> list[str | None]
     for index, clause in enumerate(spot.clauses):
         groups.setdefault(clause, []).append(index)
     for clause, indexes in groups.items():
-        spread = distribute_subjects(compact, [spot.figures[i] for i in indexes], clause)
+        spread = distribute_subjects(compact, [spot.figures[i] for i in indexes], clause, lexicon)
         if spread:
             shared.update(zip(indexes, spread, strict=True))
     subjects: list[str | None] = []
@@ -117,7 +124,7 @@ def name_subjects(spot: Spotted, triggers: list[str | None]) -> list[str | None]
     for index, (figure, clause) in enumerate(zip(spot.figures, spot.clauses, strict=True)):
         subjects.append(
             shared.get(index)
-            or subject_of(compact, figure, clause, triggers[index], after_previous=previous_end)
+            or subject_of(compact, figure, clause, triggers[index], lexicon, after_previous=previous_end)
         )
         previous_end = figure.end
     return subjects
