@@ -293,7 +293,7 @@ async def test_a_long_report_is_stored_and_searchable_to_its_end(settings: Setti
     engine.dispose()
 
 
-# 亳州: 新增50个 is a change, 3至5天 a range; the place came from the page's title.
+# 亳州: 增加50个 is a change, 3至5天 a range; the place came from the page's title.
 _CHANGE_AND_RANGE = (
     Metric(
         value=50,
@@ -309,7 +309,7 @@ _CHANGE_AND_RANGE = (
         surface="50个",
         start=6,
         end=9,
-        sentence="老旧小区新增50个，整改周期3至5天。",
+        sentence="老旧小区增加50个，整改周期3至5天。",
     ),
     Metric(
         value=3,
@@ -323,7 +323,7 @@ _CHANGE_AND_RANGE = (
         surface="3至5天",
         start=14,
         end=18,
-        sentence="老旧小区新增50个，整改周期3至5天。",
+        sentence="老旧小区增加50个，整改周期3至5天。",
     ),
 )
 
