@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from shared.settings import Settings
+from tests.support.databases import own_database
 from tests.support.reference import SEEDS_DIR
 
 
@@ -70,17 +70,8 @@ def postgres_server_url(docker_available: bool, tmp_path_factory: pytest.TempPat
 @pytest.fixture
 def database_url(postgres_server_url: str) -> Iterator[str]:
     """A database of this test's own, dropped at the end."""
-    from services.store.schema import sqlalchemy_url
-
-    name = f"wenming_test_{uuid.uuid4().hex[:12]}"
-    server = sa.engine.make_url(sqlalchemy_url(postgres_server_url))
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with own_database(postgres_server_url) as url:
+        yield url
 
 
 @pytest.fixture

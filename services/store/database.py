@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from services.store import repository
+from services.store.regions import load_divisions, regions_from_divisions
 from services.store.repository import StoreOutcome
 from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
 from services.store.search import index_passages
@@ -36,7 +37,7 @@ def read_indicator_catalog() -> list[dict[str, Any]]:
 
 
 class DocumentStore:
-    """Database created if missing, migrated and its catalog synced, before the first message."""
+    """Database created if missing, migrated, its catalog and regions synced, before the first message."""
 
     def __init__(self, database_url: str) -> None:
         create_database_if_missing(database_url)
@@ -44,6 +45,7 @@ class DocumentStore:
         migrate(self.engine)
         with Session(self.engine) as session:
             repository.sync_indicators(session, catalog=read_indicator_catalog())
+            repository.sync_regions(session, regions=regions_from_divisions(load_divisions()))
             session.commit()
 
     def store(self, document: DocumentExtracted) -> StoreOutcome:

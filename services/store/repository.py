@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 
+from services.store.regions import Region
 from services.store.search import IndexedPassage
-from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow, PassageRow
+from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow, PassageRow, RegionRow
 from shared.contracts import DeadLetter, DocumentExtracted
 
 StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
@@ -71,13 +72,18 @@ def store_document(
                     document_id=document.doc_id,
                     ordinal=ordinal,
                     value=metric.value,
+                    value_max=metric.value_max,
                     unit_kind=metric.unit_kind,
                     measure_word=metric.measure_word,
                     qualifier=metric.qualifier,
                     indicator=metric.indicator,
                     subject=metric.subject,
                     city=metric.city,
+                    place_code=metric.place_code,
+                    place_level=metric.place_level,
+                    place_basis=metric.place_basis,
                     year=metric.year,
+                    change=metric.change,
                     surface=metric.surface,
                     start_offset=metric.start,
                     end_offset=metric.end,
@@ -166,5 +172,32 @@ def sync_indicators(session: Session, *, catalog: Iterable[dict[str, Any]]) -> N
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["code"], set_={k: statement.excluded[k] for k in row if k != "code"}
+            )
+        )
+
+
+# Rows per statement: Postgres takes at most 65,535 parameters in one.
+_REGION_BATCH = 2_000
+
+
+def sync_regions(session: Session, *, regions: Sequence[Region]) -> None:
+    """Insert or update every administrative division; none is removed, since old figures may cite it."""
+    columns = ("name", "level", "parent_code", "province", "prefecture")
+    stored = RegionRow.__table__.c  # type: ignore[attr-defined]
+    for start in range(0, len(regions), _REGION_BATCH):
+        statement = insert(RegionRow).values(
+            [
+                {"code": r.code, **{c: getattr(r, c) for c in columns}}
+                for r in regions[start : start + _REGION_BATCH]
+            ]
+        )
+        # Unchanged rows are left alone, so a restart rewrites nothing.
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["code"],
+                set_={c: statement.excluded[c] for c in columns},
+                where=tuple_(*(stored[c] for c in columns)).is_distinct_from(
+                    tuple_(*(statement.excluded[c] for c in columns))
+                ),
             )
         )

@@ -37,15 +37,15 @@ def create_database_if_missing(database_url: str) -> None:
         admin.dispose()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; replicas starting together take turns."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest by default); replicas starting together take turns."""
     config = Config()
     config.set_main_option("script_location", str(resources.files("services.store") / "migrations"))
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
         try:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
             conn.commit()
         finally:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})

@@ -42,6 +42,7 @@ class MetricRow(SQLModel, table=True):
         UniqueConstraint("document_id", "ordinal"),
         Index("ix_metrics_indicator_city_year", "indicator", "city", "year"),
         Index("ix_metrics_city_year", "city", "year"),
+        Index("ix_metrics_indicator_place_year", "indicator", "place_code", "year"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
@@ -50,13 +51,19 @@ class MetricRow(SQLModel, table=True):
     )
     ordinal: int
     value: float
+    value_max: float | None = None
     unit_kind: str = Field(sa_type=Text)
     measure_word: str = Field(sa_type=Text)
     qualifier: str = Field(sa_type=Text)
     indicator: str | None = Field(default=None, sa_type=Text)
     subject: str | None = Field(default=None, sa_type=Text)
     city: str | None = Field(default=None, sa_type=Text)
+    place_code: str | None = Field(default=None, sa_type=Text)
+    place_level: str | None = Field(default=None, sa_type=Text)
+    # None on rows stored before the extractor recorded why a figure has its place.
+    place_basis: str | None = Field(default=None, sa_type=Text)
     year: int | None = None
+    change: str | None = Field(default=None, sa_type=Text)
     surface: str = Field(sa_type=Text)
     start_offset: int
     end_offset: int
@@ -89,6 +96,19 @@ class IndicatorRow(SQLModel, table=True):
     name_en: str = Field(sa_type=Text)
     group_name: str = Field(sa_type=Text)
     unit_kind: str = Field(sa_type=Text)
+
+
+class RegionRow(SQLModel, table=True):
+    """An administrative division (jionlp's china_location data), which metrics join by place_code."""
+
+    __tablename__ = "regions"
+
+    code: str = Field(primary_key=True, sa_type=Text)
+    name: str = Field(sa_type=Text)
+    level: str = Field(sa_type=Text)
+    parent_code: str | None = Field(default=None, sa_type=Text)
+    province: str = Field(sa_type=Text)
+    prefecture: str | None = Field(default=None, sa_type=Text)
 
 
 class IngestLogEntry(SQLModel, table=True):

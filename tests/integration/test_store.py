@@ -13,7 +13,8 @@ from faststream import TestApp
 from faststream.redis import RedisBroker
 
 from services.store.app import create_app
-from services.store.schema import sqlalchemy_url
+from services.store.database import DocumentStore
+from services.store.schema import migrate, sqlalchemy_url
 from shared.contracts import DeadLetter, DocumentExtracted, DocumentMetadata, Metric
 from shared.settings import Settings
 from shared.streams import Topology
@@ -289,4 +290,130 @@ async def test_a_long_report_is_stored_and_searchable_to_its_end(settings: Setti
     query = "SELECT count(*) FROM passages WHERE document_id = :d AND search_vector @@ zh_query(:q)"
     assert len(text) > 900_000
     assert _count(engine, query, d=doc_id, q="垃圾分类示范") == 1
+    engine.dispose()
+
+
+# 亳州: 增加50个 is a change, 3至5天 a range; the place came from the page's title.
+_CHANGE_AND_RANGE = (
+    Metric(
+        value=50,
+        unit_kind="count",
+        measure_word="个",
+        indicator="infra.old_community_renovation",
+        city="亳州市",
+        place_code="341600",
+        place_level="prefecture",
+        place_basis="title",
+        year=2019,
+        change="increase",
+        surface="50个",
+        start=6,
+        end=9,
+        sentence="老旧小区增加50个，整改周期3至5天。",
+    ),
+    Metric(
+        value=3,
+        value_max=5,
+        unit_kind="days",
+        measure_word="天",
+        city="亳州市",
+        place_code="341600",
+        place_level="prefecture",
+        place_basis="title",
+        surface="3至5天",
+        start=14,
+        end=18,
+        sentence="老旧小区增加50个，整改周期3至5天。",
+    ),
+)
+
+
+async def test_change_range_and_place_of_a_figure_round_trip(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
+    doc_id = "5" * 64
+    document = _extracted(doc_id).model_copy(update={"metrics": _CHANGE_AND_RANGE})
+    async with running_store(settings) as broker:
+        await broker.publish(document, stream=topology.extracted)
+        await _logged(engine, doc_id, 1)
+    columns = "value, value_max, change, place_code, place_level, place_basis"
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text(f"SELECT {columns} FROM metrics WHERE document_id = :d ORDER BY ordinal"), {"d": doc_id}
+        ).all()
+        facts = conn.execute(
+            sa.text(
+                f"SELECT {columns}, province, prefecture FROM metric_facts WHERE document_id = :d ORDER BY id"
+            ),
+            {"d": doc_id},
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        (50, None, "increase", "341600", "prefecture", "title"),
+        (3, 5, None, "341600", "prefecture", "title"),
+    ]
+    assert [tuple(row)[-2:] for row in facts] == [("安徽省", "亳州市")] * 2
+    assert [tuple(row)[:6] for row in facts] == [tuple(row) for row in stored]
+    engine.dispose()
+
+
+def test_a_database_at_0001_with_rows_upgrades_and_keeps_them(database_url: str) -> None:
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    migrate(engine, "0001")
+    text = "注册志愿者42万名"
+    document = {
+        "id": "4" * 64,
+        "file_name": "old.txt",
+        "title": "淮北市志愿服务",
+        "places": ["淮北市"],
+        "script": "simplified",
+        "encoding": "utf-8",
+        "format": "txt",
+        "size_bytes": len(text.encode()),
+        "original_text": text,
+        "simplified_text": text,
+        "extractor_version": "0.9",
+        "metric_count": 1,
+        "ingested_at": datetime.now(UTC),
+        "stored_at": datetime.now(UTC),
+        "updated_at": datetime.now(UTC),
+    }
+    metric = {
+        "document_id": "4" * 64,
+        "ordinal": 0,
+        "value": 420000,
+        "unit_kind": "person",
+        "measure_word": "名",
+        "qualifier": "exact",
+        "indicator": "volunteer.registered",
+        "city": "淮北市",
+        "surface": "42万名",
+        "start_offset": 5,
+        "end_offset": 9,
+        "sentence": text,
+    }
+    with engine.begin() as conn:
+        for table, row in (("documents", document), ("metrics", metric)):
+            names = ", ".join(row)
+            conn.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES (:{', :'.join(row)})"), row)
+    store = DocumentStore(database_url)  # migrates to the newest revision as the stage does
+    try:
+        store.store(_extracted("3" * 64).model_copy(update={"metrics": _CHANGE_AND_RANGE}))
+    finally:
+        store.close()
+    with engine.connect() as conn:
+        old = conn.execute(
+            sa.text(
+                "SELECT city, value, value_max, change, place_code, place_basis, province "
+                "FROM metric_facts WHERE document_id = :d"
+            ),
+            {"d": "4" * 64},
+        ).one()
+        new = conn.execute(
+            sa.text("SELECT count(*) FROM metric_facts WHERE document_id = :d AND province = '安徽省'"),
+            {"d": "3" * 64},
+        ).scalar_one()
+        head = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert tuple(old) == ("淮北市", 420000, None, None, None, None, None)
+    assert new == 2
+    assert head != "0001"
     engine.dispose()
