@@ -216,7 +216,7 @@ class PlaceResolver:
             if mention.suffixed:
                 self._suffixed_in_doc.update(mention.places)
         self._word_bounds = word_bounds
-        self._bounds: set[int] | None = None
+        self._words_at: dict[int, bool] = {}
         counts: Counter[Place] = Counter()
         first_line_end = text.find("\n", len(text) - len(text.lstrip()))
         for mention in raw:
@@ -298,9 +298,7 @@ class PlaceResolver:
         if not mention.suffixed:
             if _FEATURE_AFTER.match(after):
                 return None
-            if self._bounds is None:
-                self._bounds = self._word_bounds(self._text)  # tokenized once, only if a bare name turns up
-            if mention.start not in self._bounds or mention.end not in self._bounds:
+            if not self._stands_as_word(mention):
                 return None
         in_context = [p for p in candidates if any(parent in context for parent in p.parents) or p in context]
         if len(in_context) == 1:
@@ -337,6 +335,18 @@ class PlaceResolver:
             return place
         return None
 
+    def _stands_as_word(self, mention: Mention) -> bool:
+        """Whether a bare name is a word of its clause ('福清' is not one in '幸福清单'); only the clause
+        around it is segmented, not the whole document."""
+        found = self._words_at.get(mention.start)
+        if found is None:
+            start = _clause_start(self._text, mention.start)
+            end = _clause_end(self._text, mention.end)
+            bounds = self._word_bounds(self._text[start:end])
+            found = mention.start - start in bounds and mention.end - start in bounds
+            self._words_at[mention.start] = found
+        return found
+
     def _is_dateline(self, mention: Mention) -> bool:
         line_start = self._text.rfind("\n", 0, mention.start) + 1
         lead = _BRACKETED_LABEL.sub("", self._text[line_start : mention.start].strip())
@@ -361,6 +371,23 @@ class PlaceResolver:
         first = bisect_left(self._starts, start)
         last = bisect_left(self._starts, end, lo=first)
         return [(m, p) for m, p in self.mentions[first:last] if m.end <= end]
+
+
+_CLAUSE_BREAK = re.compile(r"[，,。；;！？!?：:、\n]")
+_CLAUSE_REACH = 24
+
+
+def _clause_start(text: str, pos: int) -> int:
+    """Where the clause holding `pos` begins, looking back a few characters at most."""
+    reach = max(0, pos - _CLAUSE_REACH)
+    breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, reach, pos)]
+    return breaks[-1] if breaks else reach
+
+
+def _clause_end(text: str, pos: int) -> int:
+    """Where the clause going on at `pos` ends, looking ahead a few characters at most."""
+    m = _CLAUSE_BREAK.search(text, pos, pos + _CLAUSE_REACH)
+    return m.start() if m else min(len(text), pos + _CLAUSE_REACH)
 
 
 def most_specific(places: Iterable[Place]) -> Place | None:
