@@ -84,6 +84,15 @@ def _base_measure_word(word: str) -> str:
     return word.lstrip("万亿") or word
 
 
+def _anchor(trigger: str) -> str:
+    """The longest piece of a trigger that its pattern matches literally."""
+    pieces = []
+    for i, part in enumerate(trigger.split("{N}")):
+        part = part.lstrip(_TAIL_NOISE) if i > 0 else part
+        pieces.extend(re.split(r"…|X", part))
+    return max(pieces, key=len)
+
+
 def _compile_pattern(trigger: str) -> re.Pattern[str]:
     parts = trigger.split("{N}")
     regex = []
@@ -179,6 +188,7 @@ class IndicatorMatcher:
 
     def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators
+        self._anchors = {trigger: _anchor(trigger) for ind in indicators for trigger, _ in ind.patterns}
         self._lexicon = lexicon = lexicon or Lexicon()
         self._by_code = {ind.code: ind for ind in indicators}
         # A catalog phrase reworded, with words in between ('空气质量达到优良等级的天数' for
@@ -281,6 +291,8 @@ class IndicatorMatcher:
         hits: dict[int, list[tuple[str, Indicator]]] = {}
         for ind in self.indicators:
             for trigger, pattern in ind.patterns:
+                if self._anchors[trigger] not in compact:
+                    continue  # its longest literal piece is missing, so the pattern cannot match
                 for m in pattern.finditer(compact):
                     for name, value in m.groupdict().items():
                         if value is not None and name.startswith("n"):

@@ -10,6 +10,10 @@ _LINE_END = '。！？!?；;：:…”"）)】]'
 _CLAUSE_BREAKS = "，,：:"
 _CJK = re.compile(r"[\u4e00-\u9fff“‘《（(]")
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_NON_SPACE = re.compile(r"\S")
+_SENTENCE_MARK = re.compile(f"[{re.escape(_SENTENCE_END)}.．]")
+# A clause ends at 。！？；，：, but not at the comma of '1,234' or the colon of '10:58'.
+_CLAUSE_BREAK = re.compile(rf"[{re.escape(_SENTENCE_END)}]|(?<!\d)[，,：:]|[，,：:](?!\d)")
 _HEADING_MAX = 40
 # The numbering of a heading in a work report: '一、', '（一）', '1.', '1、', '（1）'.
 _NUMBERED_HEADING = re.compile(
@@ -120,49 +124,56 @@ def split_sentences(text: str, paragraphs: list[Paragraph]) -> list[Sentence]:
     """Split each paragraph into sentences at 。！？；, compacting away whitespace."""
     sentences: list[Sentence] = []
     for para in paragraphs:
-        chars: list[str] = []
-        index: list[int] = []
-        position = 0
-        sent_start = None
-        for pos in range(para.start, para.end):
-            ch = text[pos]
-            if ch.isspace():
-                continue
-            if sent_start is None:
-                sent_start = pos
-            chars.append(ch)
-            index.append(pos)
-            if ch in _SENTENCE_END or (ch in ".．" and _dot_ends_sentence(text, pos, para.end, chars)):
-                sentences.append(Sentence(sent_start, pos + 1, para, "".join(chars), index, position))
-                position += 1
-                chars, index, sent_start = [], [], None
-        if chars and sent_start is not None:
-            sentences.append(Sentence(sent_start, index[-1] + 1, para, "".join(chars), index, position))
+        # Offsets of the paragraph's non-space characters, found by the regex engine, not a Python loop.
+        index = [m.start() for m in _NON_SPACE.finditer(text, para.start, para.end)]
+        compact = "".join(text[i] for i in index)
+        begin = 0
+        for position, end in enumerate(_sentence_ends(text, compact, index, para.end)):
+            sentences.append(
+                Sentence(
+                    index[begin], index[end - 1] + 1, para, compact[begin:end], index[begin:end], position
+                )
+            )
+            begin = end
     return sentences
+
+
+def _sentence_ends(text: str, compact: str, index: list[int], para_end: int) -> list[int]:
+    """Compact offsets where the paragraph's sentences end (the last one at the paragraph's end)."""
+    ends: list[int] = []
+    for m in _SENTENCE_MARK.finditer(compact):
+        i = m.start()
+        if compact[i] in ".．" and not _dot_ends_sentence(
+            text, index[i], para_end, compact[ends[-1] if ends else 0 : i + 1]
+        ):
+            continue
+        ends.append(i + 1)
+    if compact and (not ends or ends[-1] < len(compact)):
+        ends.append(len(compact))
+    return ends
 
 
 _ENUMERATOR = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.．]$")
 
 
-def _dot_ends_sentence(text: str, pos: int, end: int, chars: list[str]) -> bool:
+def _dot_ends_sentence(text: str, pos: int, end: int, sentence: str) -> bool:
     """A '.' before a Chinese character ends a sentence ('达到95%.全市…'), but not in '1.全面推进'."""
     following = pos + 1
     while following < end and text[following].isspace():
         following += 1
     if following >= end or not _CJK_CHAR.match(text[following]):
         return False
-    return not _ENUMERATOR.match("".join(chars))
+    return not _ENUMERATOR.match(sentence)
 
 
 def clause_bounds(compact: str, pos: int) -> tuple[int, int]:
     """Return the [start, end) of the clause (between ，：) holding compact position `pos`."""
-    start = pos
-    while start > 0 and not _is_clause_break(compact, start - 1):
-        start -= 1
-    end = pos
-    while end < len(compact) and not _is_clause_break(compact, end):
-        end += 1
-    return start, end
+    start = 0
+    for m in _CLAUSE_BREAK.finditer(compact):
+        if m.start() >= pos:
+            return start, m.start()
+        start = m.end()
+    return start, len(compact)
 
 
 def segment_bounds(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
@@ -174,13 +185,3 @@ def segment_bounds(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
     while end < hi and compact[end] != "、":
         end += 1
     return start, end
-
-
-def _is_clause_break(compact: str, i: int) -> bool:
-    ch = compact[i]
-    if ch in _SENTENCE_END:
-        return True
-    if ch not in _CLAUSE_BREAKS:
-        return False
-    # '1,234' is a thousands separator, '10:58' a clock time.
-    return not (0 < i < len(compact) - 1 and compact[i - 1].isdigit() and compact[i + 1].isdigit())
