@@ -183,8 +183,9 @@ def load_catalog(
 class IndicatorMatcher:
     """Chooses, for each figure of a sentence, the catalog indicator its wording names, or None."""
 
-    # Rates per area or per head are not the absolute counts the catalog measures.
-    _DENSITY = re.compile(r"密度|人均|平均|每平方|每万人|每千人|每百人|占比")
+    # Rates per area or per head, and norms per unit ('每个社区配备4—6人'), are not the totals the catalog
+    # counts.
+    _DENSITY = re.compile(r"密度|人均|平均|每平方|每万人|每千人|每百人|占比|每(?:个|名|位|户|处|所|家|条)")
 
     def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators

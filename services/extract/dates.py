@@ -19,6 +19,7 @@ _MONTH_AFTER = re.compile(
 )
 # '比2022年提高', '较2022年增长', '与2022年相比': the year a change is measured from, not the figure's.
 _BASELINE_BEFORE = ("比", "较", "与", "同")
+_AS_OF_BEFORE = ("截至", "截止", "截止到", "到", "至")
 # Cumulative or multi-year totals carry no single year.
 CUMULATIVE = re.compile(
     r"累计|已有|已累计|截至|截止|至今|历年|多年来|近年来|近几年|先后|(?:19|20)\d{2}年[^，。；]{0,8}以来"
@@ -45,6 +46,7 @@ class YearMention:
     opens_span: bool  # '2021年以来': no single year
     with_month: bool  # '2022年5月', '2024年第12期': the date of one event or issue, not a topic year
     baseline: bool = False  # '比2022年提高': the year a change is measured from
+    as_of: bool = False  # '截至2022年底': the date a total is counted at, which a since-clause does not undo
 
 
 def _year_value(text: str) -> int | None:
@@ -91,6 +93,7 @@ def find_years(compact: str) -> list[YearMention]:
                 bool(_SPAN_AFTER.match(after)) or _closes_span(folded, m.start()) or _opens_since(folded, m),
                 bool(_MONTH_AFTER.match(after)),
                 folded[m.start() - 1 : m.start()] in _BASELINE_BEFORE if m.start() > 0 else False,
+                folded[: m.start()].endswith(_AS_OF_BEFORE),
             )
         )
     return mentions

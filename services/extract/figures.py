@@ -386,5 +386,6 @@ def _chinese_is_quantity(
         )
     single_unit = len(numeral) == 1 and not multiplier
     if single_unit and qualifier == "exact":
-        return False  # '千家万户', '百姓', '十分'
+        # '千家万户', '百姓', '十分' are words; '十场', '十个' count like '两场'.
+        return numeral == "十" and unit is not None and unit.kind in SINGLE_DIGIT_KINDS
     return unit is not None or qualifier != "exact"

@@ -190,6 +190,7 @@ def _read_sentence(
 
 
 _SEGMENT_HEAD_MAX = 20
+_VENUE = re.compile(r"(?:市|县|区)?(?:召开|举行|举办|开幕|启动|落幕)")
 _WHOLE_AFTER = re.compile(r"全(?:市|省|区|县|州|盟|旗)")
 # A province named as the body that speaks ('省委', '省文明办') is not the subject of the figures.
 _ORGAN_AFTER = re.compile(
@@ -222,7 +223,12 @@ def _title_place(page: Page, resolver: PlaceResolver) -> Place | None:
     start = page.text.find(title)
     if start < 0:
         return None
-    return most_specific(p for _, p in resolver.in_span(start, start + len(title)))
+    named = resolver.in_span(start, start + len(title))
+    # '…推进会在株洲召开': the place a meeting is held in is its venue, not what the page reports on.
+    subjects = [
+        p for m, p in named if not _VENUE.match(page.text, m.end) or page.text[m.start - 1 : m.start] != "在"
+    ]
+    return most_specific(subjects or [p for _, p in named])
 
 
 def _section_place(

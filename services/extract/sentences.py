@@ -157,13 +157,17 @@ _ENUMERATOR = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.�
 
 
 def _dot_ends_sentence(text: str, pos: int, end: int, sentence: str) -> bool:
-    """A '.' before a Chinese character ends a sentence ('达到95%.全市…'), but not in '1.全面推进'."""
+    """A '.' before a Chinese character or after a word ends a sentence ('达到95%.全市…', '1560个.2022年…'),
+    but not in a decimal ('3.5万') or an item number ('1.全面推进')."""
     following = pos + 1
     while following < end and text[following].isspace():
         following += 1
-    if following >= end or not _CJK_CHAR.match(text[following]):
+    if following >= end:
         return False
-    return not _ENUMERATOR.match(sentence)
+    after, before = text[following], text[pos - 1] if pos > 0 else ""
+    if _CJK_CHAR.match(after):
+        return not _ENUMERATOR.match(sentence)
+    return after.isdigit() and bool(_CJK_CHAR.match(before))
 
 
 def clause_bounds(compact: str, pos: int) -> tuple[int, int]:

@@ -127,7 +127,11 @@ def _year_of(
     before = [y for y in mentions if y.start < figure.start] or [y for y in mentions if y.start < clause_end]
     if before:
         chosen = before[-1]
-        return None if chosen.opens_span else chosen.year
+        if chosen.opens_span:
+            # '截至2022年底，…自2017年以来累计…': the total is counted at the end of 2022.
+            as_of = [y for y in before if y.as_of and not y.opens_span]
+            return as_of[-1].year if as_of else None
+        return chosen.year
     if state.carried is not None:
         return state.carried
     if state.paragraph is not None and state.bullet:

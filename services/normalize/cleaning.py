@@ -245,8 +245,14 @@ def _continues(logical: str, physical: str, following: str, wrap: int | None) ->
     if _LINE_OPENER.match(following) or _headline_like(following):
         return False
     if physical[-1:].isdigit() and following[:1].isdigit():
-        return True  # a number cut in two
+        # A number cut in two, unless the line closes on a whole date or time (a byline's '2023-03-02').
+        return not _DATE_OR_TIME_END.search(physical)
     return not _headline_like(logical)
+
+
+_DATE_OR_TIME_END = re.compile(
+    r"(?:(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}:\d{2}(?::\d{2})?)$"
+)
 
 
 def _headline_like(line: str) -> bool:
