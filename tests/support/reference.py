@@ -15,14 +15,24 @@ SEED_GOLD = REFERENCE_DIR / "gold" / "seeds.jsonl"
 SCORER = REFERENCE_DIR / "tools" / "score_extract.py"
 SEEDS = sorted(SEEDS_DIR.glob("*.txt"))
 
-# The project's quality targets, on the seeds and on documents never seen.
+# The project's quality targets on the seeds (the extraction issue's bar), and on documents never seen.
 TARGETS = {
-    "precision": 0.95,
+    "precision": 0.98,
+    "recall": 0.98,
+    "qualifier_acc": 0.98,
+    "city_acc": 0.98,
+    "year_acc": 0.98,
+    "indicator_acc": 0.95,
+    "change_acc": 0.95,
+}
+UNSEEN_TARGETS = {
+    "precision": 0.97,
     "recall": 0.95,
-    "qualifier_acc": 0.97,
-    "city_acc": 0.95,
-    "year_acc": 0.90,
-    "indicator_acc": 0.85,
+    "qualifier_acc": 0.95,
+    "city_acc": 0.90,
+    "year_acc": 0.95,
+    "indicator_acc": 0.88,
+    "change_acc": 0.90,
 }
 
 
@@ -44,7 +54,7 @@ def score_documents(docs: Path, gold_path: Path) -> dict[str, Any]:
     scorer.gold_offsets(gold, docs)
     analyzer = Analyzer()
     predictions: list[dict[str, Any]] = []
-    for path in sorted(docs.glob("*.txt")):
+    for path in sorted(docs.glob("*.txt")):  # sidecars ('<file>.meta.json') are read with their file
         analysis = analyzer.analyse_file(path)
         for metric in analysis.metrics:
             assert analysis.original[metric.start : metric.end] == metric.surface

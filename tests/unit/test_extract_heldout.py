@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.reference import TARGETS, score_documents
+from tests.support.reference import UNSEEN_TARGETS, score_documents
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "heldout"
 
@@ -62,7 +62,7 @@ def test_heldout_quality(tuned: dict[str, Any], measure: str, threshold: float) 
     assert tuned[measure] is not None and tuned[measure] >= threshold, tuned
 
 
-@pytest.mark.parametrize(("measure", "threshold"), sorted(TARGETS.items()))
+@pytest.mark.parametrize(("measure", "threshold"), sorted(UNSEEN_TARGETS.items()))
 def test_fresh_documents_meet_the_targets(fresh: dict[str, Any], measure: str, threshold: float) -> None:
     assert fresh[measure] is not None and fresh[measure] >= threshold, fresh
 
@@ -96,7 +96,7 @@ def test_round2_quality(round2: dict[str, Any], measure: str, threshold: float) 
 # longer unseen; it is held to the project's targets. round2/blind (a sectioned news page with '■' items
 # and a quoted speaker, a '数说' page of data cards) came last, after those rules. First score: precision 1.0,
 # recall 0.969, qualifier 1.0, city 0.935, year 0.871, indicator 0.968; it too then drove general rules.
-@pytest.mark.parametrize(("measure", "threshold"), sorted(TARGETS.items()))
+@pytest.mark.parametrize(("measure", "threshold"), sorted(UNSEEN_TARGETS.items()))
 def test_round2_fresh_documents_meet_the_targets(
     round2_fresh: dict[str, Any], measure: str, threshold: float
 ) -> None:
