@@ -215,10 +215,10 @@ class IndicatorMatcher:
     def match_spotted(self, spot: Spotted, changes: list[Change | None]) -> list[Match | None]:
         """Indicator of each figure of a spotted sentence; `changes[i]` says figure i is a change's size."""
         compact = spot.sentence.compact
-        elliptical = [
-            _lacks_noun(compact, f, c, spot.figures, self._lexicon)
-            for f, c in zip(spot.figures, spot.clauses, strict=True)
-        ]
+
+        def elliptical(i: int) -> bool:
+            return _lacks_noun(compact, spot.figures[i], spot.clauses[i], spot.figures, self._lexicon)
+
         matches = self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
         for i, match in enumerate(matches):
             if match is None:
@@ -233,18 +233,27 @@ class IndicatorMatcher:
         return matches
 
     def match_sentence(
-        self, compact: str, figures: list[Figure], clauses: list[tuple[int, int]], elliptical: list[bool]
+        self,
+        compact: str,
+        figures: list[Figure],
+        clauses: list[tuple[int, int]],
+        elliptical: Callable[[int], bool] | list[bool],
     ) -> list[Match | None]:
-        """Indicator of each figure; `clauses[i]` is figure i's clause, `elliptical[i]` if it lacks a noun."""
+        """Indicator of each figure; `clauses[i]` is figure i's clause, `elliptical(i)` whether it lacks a
+        noun (asked only when the clause itself names nothing: tagging words costs)."""
+        lacks_noun = elliptical if callable(elliptical) else elliptical.__getitem__
         compact = compact.translate(_QUOTES)  # same length: offsets of figures still hold
         pattern_hits = self._pattern_hits(compact)
         occurrences, reworded = self._keyword_occurrences(compact)
         results: list[Match | None] = []
         for i, fig in enumerate(figures):
-            args = (compact, fig, figures, clauses[i], elliptical[i], pattern_hits)
-            # A phrase found by its words alone counts only where no phrase stands as the catalog writes it.
+            args = (compact, fig, figures, clauses[i])
+            # A clause borrows the noun of the one before only when it names none; a phrase found by its
+            # words alone counts only where no phrase stands as the catalog writes it.
             results.append(
-                self._match_figure(*args, occurrences) or self._match_figure(*args, reworded, own_clause=True)
+                self._match_figure(*args, False, pattern_hits, occurrences)
+                or (lacks_noun(i) and self._match_figure(*args, True, pattern_hits, occurrences))
+                or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True)
             )
         return results
 
