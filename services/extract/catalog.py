@@ -14,6 +14,7 @@ import opencc
 import yaml
 
 from shared.contracts import Change, UnitKind
+from shared.text import CHINESE_NUMERAL_CHARS
 
 from .figures import Figure
 from .lexicon import Lexicon
@@ -24,7 +25,7 @@ from .units import UNIT_BY_WORD
 # Shared: extract matches its triggers, store publishes its names.
 DEFAULT_CATALOG = Path(str(resources.files("shared") / "indicators.yaml"))
 
-_NUMERAL_SLOT = r"[\d.,０-９零〇一二两三四五六七八九十百千万亿]+"
+_NUMERAL_SLOT = rf"[\d.,０-９{CHINESE_NUMERAL_CHARS}]+"
 _SLOT_LEAD = r"(?:不少于|不低于|超过|超|逾|突破|约为|约|将近|接近|近|达到|达|不到|不足|共计|共)?"
 _SLOT_TAIL = r"[余多]?[十百千万亿]*[余多]?"
 _GAP = r"[^。；;]{0,30}?"

@@ -6,16 +6,18 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from shared.text import CHINESE_DIGITS, ORDINAL_NUMERALS
+
 from .numbers import fold_width, parse_chinese
 
-_YEAR = r"(?P<year>(?:19|20)\d{2}|[一二〇零][〇零一二三四五六七八九]{3})年"
+_YEAR = rf"(?P<year>(?:19|20)\d{{2}}|[一二〇零][{CHINESE_DIGITS}]{{3}})年"
 YEAR_MENTION = re.compile(_YEAR + r"(?P<tail>度|份)?")
 # A year that opens a span ('2021年以来', '2016年6月以来', '2021-2023') is not the figure's year.
 _SPAN_AFTER = re.compile(
     r"^(?:度|份)?(?:\d{1,2}月(?:份)?(?:\d{1,2}日)?)?(?:以来|来|起|至今|至|到|开始|始|—|-|~)"
 )
 _MONTH_AFTER = re.compile(
-    r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})月|^第(?:\d{1,3}|[一二三四五六七八九十]{1,3})期"
+    rf"^(?:\d{{1,2}}|[{ORDINAL_NUMERALS}]{{1,2}})月|^第(?:\d{{1,3}}|[{ORDINAL_NUMERALS}]{{1,3}})期"
 )
 # '比2022年提高', '较2022年增长', '与2022年相比': the year a change is measured from, not the figure's.
 _BASELINE_BEFORE = ("比", "较", "与", "同")
@@ -23,7 +25,7 @@ _AS_OF_BEFORE = ("截至", "截止", "截止到", "到", "至")
 # Cumulative or multi-year totals carry no single year.
 CUMULATIVE = re.compile(
     r"累计|已有|已累计|截至|截止|至今|历年|多年来|近年来|近几年|先后|(?:19|20)\d{2}年[^，。；]{0,8}以来"
-    r"|(?<![\d年])[一二两三四五六七八九十\d]{1,2}年来"
+    rf"|(?<![\d年])[{CHINESE_DIGITS}十\d]{{1,2}}年来"
 )
 # Plans for coming years are not this report's results.
 FUTURE_SECTION = re.compile(r"下一步|今后|明年|接下来|下阶段|未来[一二三四五两几]?年")

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from shared.contracts import Qualifier, UnitKind
+from shared.text import CHINESE_DIGITS
 
 from .numbers import CHINESE_NUMERAL_CHARS, SCALE, fold_width, parse_arabic, parse_chinese
 from .units import (
@@ -44,12 +45,13 @@ class Figure:
 
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _MULTIPLIER = r"千万|百万|万亿|万|亿|千(?![米克瓦伏])|百(?!分)"
-_CN = f"[{CHINESE_NUMERAL_CHARS}]+(?:点[零〇一二三四五六七八九]+)?"
+_CN = f"[{CHINESE_NUMERAL_CHARS}]+(?:点[{CHINESE_DIGITS}]+)?"
 _NUMERAL = re.compile(
     rf"(?P<pct>百分之)(?P<pctnum>{_ARABIC}|{_CN})"
     rf"|(?P<ar>{_ARABIC})(?P<arinfix>余|多)?(?P<armult>{_MULTIPLIER})?(?P<arinfix2>余|多)?"
     rf"|(?P<cn>{_CN})(?P<cninfix>余|多)?(?P<cnmult>[万亿])?(?P<cninfix2>余)?"
 )
+_SECONDS_AFTER = re.compile(r"\d{1,2}秒")
 _YEAR_LIKE = re.compile(r"^(1[89]|20)\d{2}$")
 # Characters glued to a numeral that make it part of a code, version, date or address.
 _GLUE_BEFORE = set("0123456789.-/:#@_~·%") | set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -90,7 +92,7 @@ _MONEY_CONTEXT = (
 # Measure words of a place in a ranking ('后3位', '后5名').
 _RANK_WORDS = ("位", "名")
 # '分别提高1.4个和2.2个百分点': the first value's '个' is short for '个百分点'.
-_POINT_ELLIPSIS = re.compile(r"(?:和|与|及|、|或)(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十点]+)个百分点")
+_POINT_ELLIPSIS = re.compile(rf"(?:和|与|及|、|或)(?:\d+(?:\.\d+)?|[{CHINESE_DIGITS}十点]+)个百分点")
 # Chinese numerals written in a name ('“百万市民学礼仪”', '《二十四孝》') are not quantities.
 _OPEN_QUOTES, _CLOSE_QUOTES = "“‘《「『", "”’》」』"
 
@@ -142,6 +144,8 @@ def _measure_word(compact: str, pos: int, chinese: bool, chained: bool) -> Unit 
         after = compact[pos + len(unit.word) : pos + len(unit.word) + 2]
         if any(after.startswith(block) for block in UNIT_BLOCKERS.get(unit.word, ())):
             continue
+        if unit.word == "分" and _SECONDS_AFTER.match(compact, pos + 1):
+            return None  # '4分12秒': minutes and seconds of a duration, not a score
         return unit
     if chained:
         for word, unit in CHAIN_UNITS.items():

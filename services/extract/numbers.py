@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import re
 
-# Full-width digits and signs map one-to-one onto ASCII, so a folded string keeps every offset.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９．，％：－", "0123456789.,%:-")
-
-CHINESE_DIGITS = "零〇一二两三四五六七八九"
-CHINESE_UNITS = "十百千万亿"
-CHINESE_NUMERAL_CHARS = CHINESE_DIGITS + CHINESE_UNITS
+from shared.text import CHINESE_NUMERAL_CHARS, fold_width
 
 _DIGIT_VALUE = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
@@ -17,11 +12,6 @@ _BIG_UNIT = {"万": 10_000, "亿": 100_000_000}
 SCALE = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "亿": 1e8, "百万": 1e6, "千万": 1e7, "万亿": 1e12}
 
 _ARABIC = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d+(?:\.\d+)?$")
-
-
-def fold_width(text: str) -> str:
-    """Return `text` with full-width digits and signs replaced by ASCII ones (same length)."""
-    return text.translate(_FULL_WIDTH)
 
 
 def parse_arabic(text: str) -> float | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.text import ORDINAL_NUMERALS
+
 from .figures import Figure
 from .places import Place, PlaceResolver, collapse_chains, distribute_places
 from .sentences import Sentence, clause_bounds
@@ -12,7 +14,7 @@ from .sentences import Sentence, clause_bounds
 # date, a time word, a short opening clause ('从各地情况看，', '另外，') or a connective.
 _LEAD_BODY = (
     r"[“”\"「」]?(?:[【\[〔][^】\]〕]{1,10}[】\]〕])?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
-    r"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d一二三四五六七八九十]+[、.．)）]?)?"
+    rf"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d{ORDINAL_NUMERALS}]+[、.．)）]?)?"
     r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?"
     r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
     r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"

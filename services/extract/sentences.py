@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from shared.text import ORDINAL_NUMERALS
+
 _SENTENCE_END = "。！？!?；;"
 _LINE_END = '。！？!?；;：:…”"）)】]'
 _CLAUSE_BREAKS = "，,：:"
@@ -17,7 +19,7 @@ _CLAUSE_BREAK = re.compile(rf"[{re.escape(_SENTENCE_END)}]|(?<!\d)[，,：:]|[�
 _HEADING_MAX = 40
 # The numbering of a heading in a work report: '一、', '（一）', '1.', '1、', '（1）'.
 _NUMBERED_HEADING = re.compile(
-    r"^(?P<l1>[一二三四五六七八九十]{1,3}、)|^(?P<l2>[（(][一二三四五六七八九十]{1,3}[）)])"
+    rf"^(?P<l1>[{ORDINAL_NUMERALS}]{{1,3}}、)|^(?P<l2>[（(][{ORDINAL_NUMERALS}]{{1,3}}[）)])"
     r"|^(?P<l3>\d{1,2}(?:\.(?!\d)|、|．))|^(?P<l4>[（(]\d{1,2}[）)])"
 )
 # Signs that open the items of a list ('● 城市书房 130家', '▲某区…').
@@ -153,7 +155,7 @@ def _sentence_ends(text: str, compact: str, index: list[int], para_end: int) -> 
     return ends
 
 
-_ENUMERATOR = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.．]$")
+_ENUMERATOR = re.compile(rf"^(?:\d{{1,2}}|[{ORDINAL_NUMERALS}]{{1,3}})[.．]$")
 
 
 def _dot_ends_sentence(text: str, pos: int, end: int, sentence: str) -> bool:

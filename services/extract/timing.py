@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from shared.text import ORDINAL_NUMERALS
+
 from .dates import CUMULATIVE, FUTURE_SECTION, YearMention, find_years, relative_year
 from .figures import Figure
 from .page import Page, Spotted
@@ -13,10 +15,10 @@ from .sentences import TABLE_CELL, Sentence, clause_bounds, heading_level, is_ta
 
 # An enumerated item ('❷…', '（一）…', '3.…'): a year it states holds for the whole item.
 _BULLET = re.compile(
-    r"^\s*(?:[❶-❿①-⑳⑴-⒇]|[（(][一二三四五六七八九十\d]{1,3}[）)]"
-    r"|[一二三四五六七八九十]{1,3}、|[一二三四五六七八九十]是|\d{1,2}[、．)）]|\d{1,2}\.(?!\d))"
+    rf"^\s*(?:[❶-❿①-⑳⑴-⒇]|[（(][{ORDINAL_NUMERALS}\d]{{1,3}}[）)]"
+    rf"|[{ORDINAL_NUMERALS}]{{1,3}}、|[{ORDINAL_NUMERALS}]是|\d{{1,2}}[、．)）]|\d{{1,2}}\.(?!\d))"
 )
-_ITEM_MARKS = re.compile(r"[❶-❿①-⑳\d一二三四五六七八九十、.．)）]")
+_ITEM_MARKS = re.compile(rf"[❶-❿①-⑳\d{ORDINAL_NUMERALS}、.．)）]")
 
 
 @dataclass

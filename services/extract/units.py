@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.contracts import Qualifier, UnitKind
+from shared.text import CHINESE_DIGITS
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ PERSON_NOUNS = (
 
 # One Chinese digit with a measure word is a count ('两次', '三所', '六个'); 一 is left out, as it is
 # mostly an article ('一个城市', '一支队伍'), and so are kinds where one digit is rarely a figure.
-SINGLE_DIGIT_COUNTS = frozenset("二两三四五六七八九")
+SINGLE_DIGIT_COUNTS = frozenset(CHINESE_DIGITS) - frozenset("零〇一")
 SINGLE_DIGIT_KINDS = frozenset({"count", "times", "person", "household", "person_times"})
 
 # Idioms and political slogans whose numerals stand before a measure word but count nothing.
@@ -201,7 +202,7 @@ NUMERAL_IDIOMS = (
     *("三个代表", "三个务必", "四个意识", "四个自信", "四个全面", "四个服务", "五个一", "五个认同"),
     *("八项规定", "两张皮", "三条线", "两条腿", "三件套", "九个一"),
 )
-_IDIOM_DIGITS = frozenset("二两三四五六七八九")
+_IDIOM_DIGITS = SINGLE_DIGIT_COUNTS
 
 
 def in_numeral_idiom(text: str, pos: int) -> bool:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from services.normalize.offsets import AlignedText, Edit
+from shared.text import HALF_WIDTH, ORDINAL_NUMERALS
 
 # --- characters -------------------------------------------------------------------------------
 
@@ -22,10 +22,6 @@ _SPACE_RUN = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{2,}")
 # Full-width digits, Latin letters, ％ and the full-width full stop used as a decimal point;
 # Chinese punctuation (，。、“”：) stays as it is.
-_HALF_WIDTH = {
-    cp: unicodedata.normalize("NFKC", chr(cp))
-    for cp in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF05, 0xFF0E)
-}
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _PINYIN_SYLLABLES = rf"[a-zü{_TONED}]+(?:[ '’][a-zü{_TONED}]+)*"
 _GLOSS = rf"[(（] ?{_PINYIN_SYLLABLES} ?[)）]"
@@ -45,8 +41,8 @@ def unify_line_breaks(aligned: AlignedText) -> AlignedText:
 
 
 def fold_width(aligned: AlignedText) -> AlignedText:
-    """Full-width digits, Latin letters, ％ and ． become half-width."""
-    return aligned.translate(_HALF_WIDTH)
+    """Full-width digits, Latin letters and signs become half-width (the project's one table)."""
+    return aligned.translate(HALF_WIDTH)
 
 
 def drop_pinyin_glosses(aligned: AlignedText) -> AlignedText:
@@ -181,8 +177,8 @@ _CLOSING_START = re.compile(r"[”’」』）)\]】》，,。、；;：:！？!
 _CLAUSE_PUNCTUATION = re.compile(r"[，,；;。！？!?]")
 # Numbered items, bullets, bylines and subtitles open a line of their own.
 _LINE_OPENER = re.compile(
-    r"(?:[（(]?[一二三四五六七八九十]{1,3}[、是）)]|[（(]\d{1,2}[）)]|\d{1,2}[、）)]|\d{1,2}\.(?!\d)"
-    r"|[①-⑳❶-❿➀-➉◎●○■□▲△◆◇★☆•·▪►]|第[一二三四五六七八九十百\d]+[章节部分条篇]|——|--)"
+    rf"(?:[（(]?[{ORDINAL_NUMERALS}]{{1,3}}[、是）)]|[（(]\d{{1,2}}[）)]|\d{{1,2}}[、）)]|\d{{1,2}}\.(?!\d)"
+    rf"|[①-⑳❶-❿➀-➉◎●○■□▲△◆◇★☆•·▪►]|第[{ORDINAL_NUMERALS}百\d]+[章节部分条篇]|——|--)"
 )
 _CREDIT_TAIL = re.compile(r"[。！？!?]\s+\S{1,12}$")  # "…信息。 刘辉 摄"
 _LATIN_WORD_END = re.compile(r"[A-Za-z]$")

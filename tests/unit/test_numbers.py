@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.extract.numbers import fold_width, parse_arabic, parse_chinese, parse_number
+from services.extract.numbers import parse_arabic, parse_chinese, parse_number
+from shared.text import fold_width
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -81,7 +82,7 @@ def test_parse_number_refuses_non_numerals(text: str) -> None:
 def test_fold_width_keeps_length() -> None:
     text = "约３５００平方米，占比８５．２％"
     assert len(fold_width(text)) == len(text)
-    assert fold_width(text) == "约3500平方米,占比85.2%"
+    assert fold_width(text) == "约3500平方米，占比85.2%"  # Chinese punctuation stays
 
 
 @given(st.integers(min_value=0, max_value=999_999_999_999))
