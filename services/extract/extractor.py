@@ -7,11 +7,13 @@ from pathlib import Path
 
 from shared.contracts import Change, DocumentMetadata, FileFacts, Metric, Section
 
-from .catalog import DEFAULT_CATALOG, IndicatorMatcher, Match, load_catalog
+from .catalog import DEFAULT_CATALOG, Match, load_catalog
+from .gazetteer import Gazetteer
+from .indicators import IndicatorMatcher
 from .lexicon import Lexicon
 from .meaning import figure_changes
 from .page import Page, Spotted, read_page, spot_figures
-from .places import Gazetteer, PlaceResolver
+from .places import PlaceResolver
 from .placing import PlaceCall, attribute_places, page_scope
 from .subjects import name_subjects
 from .timing import figure_years

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from shared.contracts import PlaceBasis
 
+from .gazetteer import Place
 from .page import Page, Spotted
-from .places import Place, PlaceResolver, collapse_chains, main_place, most_specific
+from .places import PlaceResolver, collapse_chains, main_place, most_specific
 from .scoping import LIST_AFTER, TOPIC_LEAD, clause_places, distributed_places, national_figures, whole_place
 from .sentences import LIST_MARKS, Paragraph, Sentence, heading_level
 

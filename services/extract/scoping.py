@@ -7,7 +7,8 @@ import re
 from shared.text import ORDINAL_NUMERALS
 
 from .figures import Figure
-from .places import Place, PlaceResolver, collapse_chains, distribute_places
+from .gazetteer import Place
+from .places import PlaceResolver, collapse_chains, distribute_places
 from .sentences import Sentence, clause_bounds
 
 # What may stand before a place that leads a sentence: a quote or bracket, a bullet sign ('▲禹州市…'), a

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.extract.catalog import IndicatorMatcher, load_catalog
+from services.extract.catalog import load_catalog
 from services.extract.dates import find_years
 from services.extract.extractor import Extractor
 from services.extract.figures import find_figures
-from services.extract.places import Gazetteer
+from services.extract.gazetteer import Gazetteer
+from services.extract.indicators import IndicatorMatcher
 from services.extract.sentences import clause_bounds, heading_level, is_table_row, split_paragraphs
 from shared.contracts import Metric
 from tests.support.extraction import extract

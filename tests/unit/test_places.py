@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.extract.extractor import Extractor
-from services.extract.places import Gazetteer, PlaceResolver, main_place
+from services.extract.gazetteer import Gazetteer
+from services.extract.places import PlaceResolver, main_place
 
 
 @pytest.fixture(scope="module")

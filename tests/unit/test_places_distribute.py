@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from services.extract.places import Level, Place, distribute_places
+from services.extract.gazetteer import Level, Place
+from services.extract.places import distribute_places
 
 _CITY = Place("杭州市", "prefecture", (), "3301")
 
