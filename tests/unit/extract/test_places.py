@@ -1,26 +1,25 @@
-"""Place gazetteer and the place each figure belongs to."""
+"""The place gazetteer and the resolution of place names in a page (places.py): official names and chains,
+short forms, districts named without their city, ambiguity left unresolved, and lists shared by 分别."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+import jieba
 import pytest
 
-from services.extract.extractor import Extractor
-from services.extract.places import Gazetteer, PlaceResolver, main_place
-
-
-@pytest.fixture(scope="module")
-def gazetteer() -> Gazetteer:
-    return Gazetteer.from_jionlp()
-
-
-@pytest.fixture(scope="module")
-def extractor(gazetteer: Gazetteer) -> Extractor:
-    return Extractor(gazetteer=gazetteer)
+from services.extract.places import (
+    Gazetteer,
+    Level,
+    Place,
+    PlaceResolver,
+    distribute_places,
+    main_place,
+)
 
 
 def _bounds(text: str) -> set[int]:
-    import jieba
-
     bounds = {0, len(text)}
     for _, start, end in jieba.tokenize(text):
         bounds |= {start, end}
@@ -29,6 +28,17 @@ def _bounds(text: str) -> set[int]:
 
 def resolved(gazetteer: Gazetteer, text: str) -> list[str]:
     return [place.display for _, place in PlaceResolver(gazetteer, text, _bounds).mentions]
+
+
+# -- the gazetteer --------------------------------------------------------------------------------------
+
+
+def test_a_county_turned_district_is_known_by_its_new_name(gazetteer: Gazetteer) -> None:
+    (mention,) = gazetteer.scan("长泰区")
+    assert [p.display for p in mention.places] == ["漳州市长泰区"]
+
+
+# -- resolving the names of a page ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -102,50 +112,48 @@ def test_main_place_prefers_the_most_named_city(gazetteer: Gazetteer) -> None:
     assert place is not None and place.display == "孝义市"
 
 
-def test_each_article_of_a_page_has_its_own_place(extractor: Extractor) -> None:
-    text = (
-        "文明创建看各地\n\n"
-        "福建福清市：幸福清单变成幸福账单\n\n◎ 林峰\n\n"
-        "福清市坚持以人民为中心，新建城市书房12座。\n\n"
-        "江苏无锡市：楼道里的文明\n\n本报讯(张三)无锡市新增星级楼道100个。\n\n"
-        "内蒙古乌海市海南区：民生实事办到心坎上\n\n◎ 李四\n\n海南区建成养老服务驿站14个。\n"
-    )
-    _, metrics = extractor.extract(text, original=text, offsets=range(len(text)))
-    assert [(m.value, m.city) for m in metrics] == [
-        (12, "福清市"),
-        (100, "无锡市"),
-        (14, "乌海市海南区"),
-    ]
-
-
-def test_a_sentence_led_by_another_place_belongs_to_it(extractor: Extractor) -> None:
-    text = (
-        "鞍山市：创城纪实\n\n◎ 王五\n\n鞍山市新建口袋公园20座。\n\n"
-        "3月2日，重庆市梁平区举办招聘会，120家用人单位提供岗位3000余个。\n"
-    )
-    _, metrics = extractor.extract(text, original=text, offsets=range(len(text)))
-    assert [m.city for m in metrics] == ["鞍山市", "重庆市梁平区", "重庆市梁平区"]
-
-
-def test_the_parent_city_named_in_passing_does_not_take_the_figure(extractor: Extractor) -> None:
-    text = "孝义市创建纪实\n孝义市今年172条留言全部答复，满意率83%，位居吕梁市前列。\n"
-    _, metrics = extractor.extract(text, original=text, offsets=range(len(text)))
-    assert {m.city for m in metrics} == {"孝义市"}
-
-
-def test_traditional_text_resolves_after_conversion(extractor: Extractor) -> None:
-    original = "淮北市:為群眾創造高品質生活\n淮北市建成29.6平方公裡海綿城市。\n"
-    text = "淮北市:为群众创造高品质生活\n淮北市建成29.6平方公里海绵城市。\n"
-    metadata, metrics = extractor.extract(text, original=original, offsets=range(len(original)))
-    assert metadata.places == ("淮北市",)
-    assert [(m.surface, m.city) for m in metrics] == [("29.6平方公裡", "淮北市")]
-
-
-def test_datelines_name_the_place_of_their_paragraph(extractor: Extractor) -> None:
-    text = "各地简讯\n【南京】近日，南京新建口袋公园30个。\n【苏州】苏州新增停车泊位5000个。\n"
-    _, metrics = extractor.extract(text, original=text, offsets=range(len(text)))
-    assert [(m.value, m.city) for m in metrics] == [(30, "南京市"), (5000, "苏州市")]
-
-
 def test_a_bare_name_in_passing_is_not_a_place(gazetteer: Gazetteer) -> None:
     assert resolved(gazetteer, "有机会去南京出差") == []
+
+
+# -- places shared out by 分别 ---------------------------------------------------------------------------
+
+_CITY = Place("杭州市", "prefecture", (), "3301")
+
+
+def _district(name: str) -> Place:
+    level: Level = "county"
+    return Place(name, level, (_CITY,), "330100")
+
+
+def _clause_start(compact: str) -> Callable[[int], int]:
+    def clause_of(pos: int) -> int:
+        return max(compact.rfind(mark, 0, pos) for mark in "，,：:") + 1
+
+    return clause_of
+
+
+@pytest.mark.parametrize(
+    ("compact", "names", "expected"),
+    [
+        ("西湖区、拱墅区分别新建公园12个和15个。", ["西湖区", "拱墅区"], {0: "西湖区", 1: "拱墅区"}),
+        ("西湖区和拱墅区分别新建公园12个和15个。", ["西湖区", "拱墅区"], {0: "西湖区", 1: "拱墅区"}),
+        (
+            "全市2万个，其中西湖区、拱墅区分别新增4000个和3500个。",
+            ["西湖区", "拱墅区"],
+            {1: "西湖区", 2: "拱墅区"},
+        ),
+        # Counts must agree: two places, three values share nothing out.
+        ("西湖区、拱墅区分别新建公园12个、15个和9个。", ["西湖区", "拱墅区"], {}),
+        # The places must stand right before 分别, as one list.
+        ("西湖区的甲和拱墅区的乙分别新建公园12个和15个。", ["西湖区", "拱墅区"], {}),
+        # A single place is no list.
+        ("西湖区分别新建公园12个和15个。", ["西湖区"], {}),
+    ],
+)
+def test_distribute_places(compact: str, names: list[str], expected: dict[int, str]) -> None:
+    named = [(compact.index(n), compact.index(n) + len(n), _district(n)) for n in names]
+    figures = [m.start() for m in re.finditer(r"\d+", compact)]
+    clause_of = _clause_start(compact)
+    shared = distribute_places(compact, figures, named, clause_of)
+    assert {i: p.name for i, p in shared.items()} == expected
