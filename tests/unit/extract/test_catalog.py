@@ -9,10 +9,22 @@ import pytest
 from services.extract.catalog import IndicatorMatcher, load_catalog
 from services.extract.extractor import Extractor
 from services.extract.figures import find_figures
+from services.extract.meaning import figure_changes
+from services.extract.page import read_page, spot_figures
 from services.extract.sentences import clause_bounds
 from tests.support.extraction import by_value, extract
 
 _CITY_HEAD = "杭州市文明创建工作综述\n\n"
+
+
+def indicators(matcher: IndicatorMatcher, text: str) -> list[tuple[float, str | None]]:
+    """(value, indicator) of every figure, by the reading, meaning and indicator passes alone."""
+    spotted = spot_figures(read_page(text))
+    return [
+        (figure.value, match.code if match else None)
+        for spot, changes in zip(spotted, figure_changes(spotted), strict=True)
+        for figure, match in zip(spot.figures, matcher.match_spotted(spot, changes), strict=True)
+    ]
 
 
 def test_catalog_triggers_are_data() -> None:
@@ -177,4 +189,81 @@ def test_indicator_wording(extractor: Extractor, sentence: str, value: float, co
     assert metric.indicator == code
 
 
+# -- reworded phrases -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "全年空气质量达到优良等级的天数为336天。",
+        "全年空气质量优良的天数达到336天。",
+        "全年空气质量优良天数336天。",
+    ],
+)
+def test_a_reworded_catalog_phrase_is_found_by_its_words(matcher: IndicatorMatcher, sentence: str) -> None:
+    assert indicators(matcher, sentence) == [(336, "eco.air_quality_good_days")]
+
+
+# -- modifiers that change what is counted --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "全市活跃志愿者3.2万名。",  # a subset of the registered
+        "全市评选最美志愿者20名。",  # honoured people
+        "评选星级志愿者200名。",
+        "新招募志愿者5000名。",  # an addition, not the total
+        "新增注册志愿者2万名。",
+    ],
+)
+def test_a_modifier_of_the_counted_people_blocks_the_stock_indicator(
+    matcher: IndicatorMatcher, sentence: str
+) -> None:
+    assert [code for _, code in indicators(matcher, sentence)] == [None]
+
+
+def test_registered_volunteers_beside_active_ones_keep_their_indicator(matcher: IndicatorMatcher) -> None:
+    assert indicators(matcher, "全市注册志愿者达到12万名。其中活跃志愿者3.2万名。") == [
+        (120_000, "volunteer.registered"),
+        (32_000, None),
+    ]
+
+
+@pytest.mark.parametrize("sentence", ["全市新增停车位3000个。", "全市新增公共停车位3000个。"])
+def test_an_indicator_of_additions_keeps_its_new_things(matcher: IndicatorMatcher, sentence: str) -> None:
+    assert indicators(matcher, sentence) == [(3000, "city.parking_spaces_added")]
+
+
 # -- a change's size and a level ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "code"),
+    [
+        # A level the standard was raised to is not the size of the raise.
+        ("城市低保标准提高到每人每月780元。", None),
+        ("城乡低保标准分别提高到每月780元和620元。", None),
+        # The size of the raise is what the increase indicator measures.
+        ("农村低保标准每月提高15元。", "livelihood.assistance_standard_increase"),
+        ("城市低保标准每人每月提高15元。", "livelihood.assistance_standard_increase"),
+    ],
+)
+def test_an_indicator_of_increases_needs_a_change(
+    matcher: IndicatorMatcher, sentence: str, code: str | None
+) -> None:
+    assert {found for _, found in indicators(matcher, sentence)} == {code}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value", "code"),
+    [
+        ("建成区绿化覆盖率提高到42.5%。", 42.5, "eco.green_coverage_rate"),
+        ("建成区绿化覆盖率提高1.2个百分点。", 1.2, None),
+        ("全市注册志愿者增加了3万人。", 30_000, None),
+    ],
+)
+def test_a_level_indicator_takes_the_level_not_the_change(
+    matcher: IndicatorMatcher, sentence: str, value: float, code: str | None
+) -> None:
+    assert indicators(matcher, sentence) == [(value, code)]

@@ -59,6 +59,40 @@ def test_quantities_in_base_units(
 
 
 @pytest.mark.parametrize(
+    ("text", "surface", "value", "kind", "measure_word"),
+    [
+        ("全年志愿服务时长120万小时", "120万小时", 1_200_000, "hours", "小时"),
+        ("人均服务时长达到36.5小时", "36.5小时", 36.5, "hours", "小时"),
+        ("回收可再生资源3.2万吨", "3.2万吨", 32_000, "mass_t", "吨"),
+        ("日处理餐厨垃圾800吨", "800吨", 800, "mass_t", "吨"),
+        ("清运建筑垃圾1200余车", "1200余车", 1200, "count", "车"),
+        ("清运垃圾3000车次", "3000车次", 3000, "times", "车次"),
+    ],
+)
+def test_hours_tonnes_and_truckloads(
+    text: str, surface: str, value: float, kind: str, measure_word: str
+) -> None:
+    (found,) = quantities(text)
+    assert found[:4] == (surface, pytest.approx(value), kind, measure_word)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "政务大厅提供24小时服务",
+        "开通24小时自助图书馆",
+        "实行24小时值班制度",
+    ],
+)
+def test_round_the_clock_hours_are_no_figure(text: str) -> None:
+    assert quantities(text) == []
+
+
+def test_twenty_four_hours_of_service_time_is_a_figure() -> None:
+    assert quantities("人均志愿服务时长24小时") == [("24小时", 24, "hours", "小时", "exact")]
+
+
+@pytest.mark.parametrize(
     ("text", "surface", "value", "kind"),
     [
         ("带动18万居民参与", "18万", 180_000, "person"),
@@ -73,9 +107,64 @@ def test_bare_ten_thousands_take_their_kind_from_context(
     assert (found[0], found[1], found[2]) == (surface, value, kind)
 
 
+@pytest.mark.parametrize(
+    ("text", "surface", "value", "kind", "qualifier"),
+    [
+        # The noun the amount counts may follow it.
+        ("服务300多万常住人口", "300多万", 3_000_000, "person", "over"),
+        ("惠及1200万市民", "1200万", 12_000_000, "person", "exact"),
+        ("统筹500万资金用于改造", "500万", 5_000_000, "money_cny", "exact"),
+    ],
+)
+def test_bare_ten_thousands_take_their_kind_from_the_following_noun(
+    text: str, surface: str, value: float, kind: str, qualifier: str
+) -> None:
+    (found,) = quantities(text)
+    assert (found[0], found[1], found[2], found[4]) == (surface, value, kind, qualifier)
+
+
+@pytest.mark.parametrize("text", ["全市共有300万", "房价上涨到1.2万"])
+def test_bare_ten_thousands_with_no_noun_of_a_kind_are_no_figure(text: str) -> None:
+    assert quantities(text) == []
+
+
 def test_bare_ten_thousands_of_population_are_people() -> None:
     (figure,) = find_figures("全区常住人口约12万，注册志愿者却有4.5万余名")[:1]
     assert (figure.value, figure.unit_kind, figure.qualifier) == (120_000, "person", "approx")
+
+
+# -- single Chinese digits ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "value", "kind"),
+    [
+        ("今年开展两次集中整治", "两次", 2, "times"),
+        ("全区建成六个文明实践所", "六个", 6, "count"),
+        ("组建三支宣讲队", "三支", 3, "count"),
+        ("表彰五名道德模范", "五名", 5, "person"),
+    ],
+)
+def test_a_single_chinese_digit_with_its_measure_word_is_a_count(
+    text: str, surface: str, value: float, kind: str
+) -> None:
+    (found,) = quantities(text)
+    assert found[:3] == (surface, value, kind)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "志愿者来自四面八方",
+        "坚决做到两个维护",
+        "统筹推进五位一体总体布局",
+        "增强四个意识",
+        "打造一个温暖的城市",  # 一 is an article
+        "组建一支志愿服务队",
+    ],
+)
+def test_digits_of_idioms_slogans_and_articles_are_no_count(text: str) -> None:
+    assert quantities(text) == []
 
 
 # -- qualifiers -----------------------------------------------------------------------------------------
@@ -147,6 +236,31 @@ def test_a_range_is_one_figure_with_both_ends(text: str, expected: list[tuple[fl
     assert [(f.value, f.value_max, f.unit_kind, f.measure_word) for f in find_figures(text)] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "surface", "value", "value_max", "qualifier"),
+    [
+        ("每户奖补3万—5万元", "3万—5万元", 30_000, 50_000, "exact"),
+        ("单个项目投资2亿至3亿元", "2亿至3亿元", 200_000_000, 300_000_000, "exact"),
+        ("每场活动约200至300人参加", "约200至300人", 200, 300, "approx"),
+    ],
+)
+def test_a_range_of_two_amounts_with_multipliers_is_one_figure(
+    text: str, surface: str, value: float, value_max: float, qualifier: str
+) -> None:
+    (figure,) = find_figures(text)
+    assert (text[figure.start : figure.end], figure.value, figure.value_max, figure.qualifier) == (
+        surface,
+        value,
+        value_max,
+        qualifier,
+    )
+
+
+def test_two_amounts_of_different_kinds_are_no_range() -> None:
+    figures = find_figures("新建公园3个至5万平方米")
+    assert [(f.value, f.value_max) for f in figures] == [(3, None), (50_000, None)]
+
+
 # -- not figures ----------------------------------------------------------------------------------------
 
 
@@ -216,3 +330,7 @@ def test_rankings_ratios_tenths_and_shared_percentage_points(
 def test_percent_point_ellipsis_keeps_its_surface_short() -> None:
     first, _ = find_figures("分别提高3.5个和1.2个百分点")
     assert (first.end - first.start, first.qualifier) == (len("3.5个"), "exact")
+
+
+def test_a_full_stop_written_as_a_dot_does_not_glue_the_next_number() -> None:
+    assert [(f.value, f.unit_kind) for f in find_figures("全部达标.30个站点已建成")] == [(30, "count")]

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 
 from services.extract.page import read_page, spot_figures
-from services.extract.sentences import heading_level, split_paragraphs
+from services.extract.sentences import clause_bounds, heading_level, segment_bounds, split_paragraphs
+
+
+def sentences(text: str) -> list[str]:
+    return [s.compact for s in read_page(text).sentences]
 
 
 def spotted_surfaces(text: str) -> list[str]:
@@ -28,6 +32,83 @@ def test_numbered_heading_stands_on_its_own_line() -> None:
 )
 def test_heading_levels(line: str, level: int) -> None:
     assert heading_level(line) == level
+
+
+def test_a_line_broken_mid_sentence_is_rejoined() -> None:
+    text = "全市坚持以人民为中心，持续推进全国文明城市创建工作，今年\n新建口袋公园12个，改造老旧小区45个。\n"
+    assert len(split_paragraphs(text)) == 1
+    assert sentences(text) == [
+        "全市坚持以人民为中心，持续推进全国文明城市创建工作，今年新建口袋公园12个，改造老旧小区45个。"
+    ]
+
+
+def test_a_list_item_is_no_heading() -> None:
+    text = "数说创建\n● 城市书房130家\n"
+    assert [p.is_heading for p in split_paragraphs(text)] == [True, False]
+
+
+# -- sentences and clauses ------------------------------------------------------------------------------
+
+
+def test_sentences_end_at_full_stops_of_every_kind() -> None:
+    assert sentences("今年新建公园3个！改造小区5个？新增车位8个；建成驿站2个。") == [
+        "今年新建公园3个！",
+        "改造小区5个？",
+        "新增车位8个；",
+        "建成驿站2个。",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A '.' between a figure and a Chinese character ends the sentence.
+        ("优良率达到95%.全市新建公园3个。", ["优良率达到95%.", "全市新建公园3个。"]),
+        ("优良率达到95%. 全市新建公园3个。", ["优良率达到95%.", "全市新建公园3个。"]),
+        # An enumerator ('1.', '一.') and a decimal point do not.
+        ("1.全面推进创建工作，新建公园3个。", ["1.全面推进创建工作，新建公园3个。"]),
+        ("一.强化组织领导，新建公园3个。", ["一.强化组织领导，新建公园3个。"]),
+        ("覆盖率达到97.5%。", ["覆盖率达到97.5%。"]),
+        ("PM2.5浓度下降18%。", ["PM2.5浓度下降18%。"]),
+    ],
+)
+def test_a_dot_before_a_chinese_character_is_a_full_stop(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_a_figure_before_a_dot_full_stop_is_spotted_with_the_next_sentences() -> None:
+    assert spotted_surfaces("优良率达到95%.全市新建公园3个。") == ["95%", "3个"]
+
+
+def test_a_clause_runs_between_commas_and_colons_but_not_through_a_thousands_separator() -> None:
+    compact = "共受理投诉1,250件，办结率98%：满意率96%"
+    assert clause_bounds(compact, compact.index("1,250")) == (0, compact.index("，"))
+    assert clause_bounds(compact, compact.index("98")) == (compact.index("，") + 1, compact.index("："))
+
+
+def test_an_enumeration_item_runs_between_enumeration_commas() -> None:
+    compact = "建成中心1个、实践所12个、实践站210个"
+    start, end = segment_bounds(compact, compact.index("12"), 0, len(compact))
+    assert compact[start:end] == "实践所12个"
+
+
+def test_each_sentence_knows_its_paragraph_and_rank() -> None:
+    page = read_page("各地简讯\n南京新建口袋公园30个。苏州新增停车泊位5000个。\n")
+    assert [(s.paragraph.index, s.position) for s in page.sentences] == [(0, 0), (1, 0), (1, 1)]
+
+
+def test_each_sentence_knows_its_section() -> None:
+    text = "甲市：文明花开\n\n◎ 张三\n\n甲市新建公园5座。\n\n乙县：幸福升级\n\n◎ 李四\n\n乙县新建驿站8个。\n"
+    page = read_page(text)
+    assert [(s.compact, page.section_of[i]) for i, s in enumerate(page.sentences)] == [
+        ("甲市：文明花开", 0),
+        ("◎张三", 0),
+        ("甲市新建公园5座。", 0),
+        ("乙县：幸福升级", 1),
+        ("◎李四", 1),
+        ("乙县新建驿站8个。", 1),
+    ]
+    assert (page.facts.title, page.facts.author) == ("甲市：文明花开", "张三")
 
 
 # -- page furniture -------------------------------------------------------------------------------------
@@ -62,3 +143,7 @@ def test_page_counters_and_contact_lines_are_not_figures() -> None:
 )
 def test_links_bylines_and_contact_lines(text: str, surfaces: list[str]) -> None:
     assert spotted_surfaces(text) == surfaces
+
+
+def test_a_copyright_line_is_chrome() -> None:
+    assert spotted_surfaces("某区新建驿站12个。\n\n版权所有 2024 某市文明办 备案号12345678\n") == ["12个"]

@@ -14,8 +14,10 @@ from services.extract.places import (
     Level,
     Place,
     PlaceResolver,
+    collapse_chains,
     distribute_places,
     main_place,
+    most_specific,
 )
 
 
@@ -31,6 +33,49 @@ def resolved(gazetteer: Gazetteer, text: str) -> list[str]:
 
 
 # -- the gazetteer --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "display", "level", "code"),
+    [
+        ("老河口市", "老河口市", "county", "420682"),
+        ("湖北省老河口市", "老河口市", "county", "420682"),
+        ("深圳市福田区", "深圳市福田区", "district", "440304"),
+        ("福田区", "深圳市福田区", "district", "440304"),  # China's only 福田区
+        ("南京市鼓楼区", "南京市鼓楼区", "district", "320106"),
+        ("保定", "保定市", "prefecture", "130600"),
+        ("浙江", "浙江省", "province", "330000"),
+    ],
+)
+def test_lookup_finds_the_one_place_a_name_stands_for(
+    gazetteer: Gazetteer, name: str, display: str, level: str, code: str
+) -> None:
+    place = gazetteer.lookup(name)
+    assert place is not None
+    assert (place.display, place.kind, place.code) == (display, level, code)
+
+
+@pytest.mark.parametrize("name", ["鼓楼区", "朝阳区", "不存在市", ""])
+def test_lookup_of_an_ambiguous_or_unknown_name_is_none(gazetteer: Gazetteer, name: str) -> None:
+    assert gazetteer.lookup(name) is None
+
+
+def test_a_place_knows_its_parents(gazetteer: Gazetteer) -> None:
+    district = gazetteer.lookup("深圳市福田区")
+    city = gazetteer.lookup("深圳市")
+    province = gazetteer.lookup("广东省")
+    assert district is not None and city is not None and province is not None
+    assert district.is_within(city) and district.is_within(province) and district.is_within(district)
+    assert not city.is_within(district)
+    assert most_specific([province, city, district]) == district
+
+
+def test_a_county_level_city_is_a_county_and_a_district_is_a_district(gazetteer: Gazetteer) -> None:
+    county_city = gazetteer.lookup("义乌市")
+    district = gazetteer.lookup("杭州市西湖区")
+    assert county_city is not None and district is not None
+    assert (county_city.display, county_city.level, county_city.kind) == ("义乌市", "county", "county")
+    assert (district.display, district.level, district.kind) == ("杭州市西湖区", "county", "district")
 
 
 def test_a_county_turned_district_is_known_by_its_new_name(gazetteer: Gazetteer) -> None:
@@ -53,6 +98,12 @@ def test_a_county_turned_district_is_known_by_its_new_name(gazetteer: Gazetteer)
 )
 def test_official_names_and_chains(gazetteer: Gazetteer, text: str, expected: list[str]) -> None:
     assert resolved(gazetteer, text) == expected
+
+
+def test_a_written_chain_names_its_deepest_place(gazetteer: Gazetteer) -> None:
+    text = "成都市武侯区新建公园"
+    chains = collapse_chains(PlaceResolver(gazetteer, text, _bounds).mentions)
+    assert [(m.surface, p.display) for m, p in chains] == [("成都市武侯区", "成都市武侯区")]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +147,10 @@ def test_an_ambiguous_district_alone_is_left_unplaced(gazetteer: Gazetteer) -> N
     assert resolved(gazetteer, "鼓楼区今年新增停车位3000个。") == []
 
 
+def test_an_ambiguous_district_is_settled_by_its_city_in_the_page(gazetteer: Gazetteer) -> None:
+    assert resolved(gazetteer, "福州市召开创建大会。鼓楼区新增停车位3000个。") == ["福州市", "福州市鼓楼区"]
+
+
 def test_district_needs_its_city_in_the_document(gazetteer: Gazetteer) -> None:
     text = "乌海市召开大会。海南区新建公园3座。"
     assert resolved(gazetteer, text) == ["乌海市", "乌海市海南区"]
@@ -104,6 +159,33 @@ def test_district_needs_its_city_in_the_document(gazetteer: Gazetteer) -> None:
 def test_bare_name_counts_when_the_document_writes_it_in_full(gazetteer: Gazetteer) -> None:
     assert resolved(gazetteer, "保定深化未成年人思想道德建设") == []
     assert resolved(gazetteer, "保定市推进创建。保定深化建设") == ["保定市", "保定市"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "保定深化创建\n保定今年新建口袋公园40个。",  # in the title
+        "文明创建见成效\n保定今年新建口袋公园40个。保定还新增停车位2000个。",  # named twice
+    ],
+)
+def test_a_short_city_name_the_page_is_about_is_taken(gazetteer: Gazetteer, text: str) -> None:
+    assert set(resolved(gazetteer, text)) == {"保定市"}
+
+
+def test_a_short_city_name_once_in_passing_is_not_taken(gazetteer: Gazetteer) -> None:
+    assert resolved(gazetteer, "文明创建见成效\n保定今年新建口袋公园40个。") == []
+
+
+def test_short_city_names_listed_together_vouch_for_one_another(gazetteer: Gazetteer) -> None:
+    assert resolved(gazetteer, "昆明、贵阳、成都分别新建口袋公园30个、25个和40个。") == [
+        "昆明市",
+        "贵阳市",
+        "成都市",
+    ]
+
+
+def test_a_bracketed_dateline_vouches_for_its_short_name(gazetteer: Gazetteer) -> None:
+    assert resolved(gazetteer, "各地简讯\n【南京】近日，南京新建口袋公园30个。") == ["南京市", "南京市"]
 
 
 def test_main_place_prefers_the_most_named_city(gazetteer: Gazetteer) -> None:

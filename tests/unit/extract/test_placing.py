@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from services.extract.extractor import Extractor
-from tests.support.extraction import by_surface, by_value, extract
+from shared.contracts import FileFacts, Metric
+from tests.support.extraction import by_surface, by_value, extract, extract_with_metadata
+
+
+def places(metrics: list[Metric]) -> list[tuple[float, str | None, str]]:
+    return [(m.value, m.city, m.place_basis) for m in metrics]
+
 
 # -- a place leading a sentence, in a city's report -----------------------------------------------------
 
@@ -99,7 +105,96 @@ def test_the_parent_city_named_in_passing_does_not_take_the_figure(extractor: Ex
     assert {m.city for m in extract(extractor, text)} == {"孝义市"}
 
 
+@pytest.mark.parametrize(
+    ("text", "county", "parent_value", "parent"),
+    [
+        (
+            "张家港：文明创建再上新台阶\n\n张家港市新建口袋公园20个。苏州市实名注册志愿者达到180万人。"
+            "张家港市新增停车位3000个。",
+            "张家港市",
+            1_800_000,
+            "苏州市",
+        ),
+        (
+            "宜兴：文明之花处处开\n\n宜兴市新建口袋公园20个。无锡市新增停车位3万个。",
+            "宜兴市",
+            30_000,
+            "无锡市",
+        ),
+    ],
+)
+def test_a_parent_city_written_in_full_leading_a_sentence_on_a_county_page_takes_it(
+    extractor: Extractor, text: str, county: str, parent_value: float, parent: str
+) -> None:
+    metrics = extract(extractor, text)
+    parent_metric = by_value(metrics)[parent_value]
+    assert (parent_metric.city, parent_metric.place_basis) == (parent, "sentence")
+    assert {m.city for m in metrics if m.value != parent_value} == {county}
+
+
+def test_a_place_beside_another_only_describes_it(extractor: Extractor) -> None:
+    text = "肇庆：创建纪实\n\n肇庆市持续推进创建。与肇庆相邻的佛山市新建口袋公园20个。"
+    (metric,) = extract(extractor, text)
+    assert (metric.city, metric.place_basis) == ("佛山市", "sentence")
+
+
+def test_a_district_beside_another_city_on_a_page_naming_no_place(extractor: Extractor) -> None:
+    (metric,) = extract(extractor, "创建纪实\n\n与广州相邻的南海区新建口袋公园20个。")
+    assert metric.city == "佛山市南海区"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the neighbour in '与X相邻的' counts as another place named: the sentence reads as a list → city",
+)
+def test_a_district_beside_another_city_on_its_own_citys_page(extractor: Extractor) -> None:
+    text = "佛山：创建纪实\n\n佛山市持续推进创建。与广州相邻的南海区新建口袋公园20个。"
+    (metric,) = extract(extractor, text)
+    assert metric.city == "佛山市南海区"
+
+
 # -- what a page is about -------------------------------------------------------------------------------
+
+
+def test_a_unique_district_alone_is_placed_with_its_city(extractor: Extractor) -> None:
+    (metric,) = extract(extractor, "福田区今年新增停车位3000个。")
+    assert (metric.city, metric.place_code, metric.place_level, metric.place_basis) == (
+        "深圳市福田区",
+        "440304",
+        "district",
+        "document",
+    )
+
+
+def test_an_ambiguous_district_alone_is_not_guessed(extractor: Extractor) -> None:
+    (metric,) = extract(extractor, "鼓楼区今年新增停车位3000个。")
+    assert (metric.city, metric.place_code, metric.place_level, metric.place_basis) == (
+        None,
+        None,
+        None,
+        "none",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "basis"),
+    [
+        ("保定深化文明创建\n\n保定今年新建口袋公园40个。", "title"),
+        ("文明创建见成效\n\n保定今年新建口袋公园40个。保定还新增停车位2000个。", "document"),
+    ],
+)
+def test_a_short_city_name_in_the_title_or_named_twice_is_the_city(
+    extractor: Extractor, text: str, basis: str
+) -> None:
+    metrics = extract(extractor, text)
+    assert {(m.city, m.place_code, m.place_level, m.place_basis) for m in metrics} == {
+        ("保定市", "130600", "prefecture", basis)
+    }
+
+
+def test_a_short_city_name_once_in_the_body_is_not_guessed(extractor: Extractor) -> None:
+    (metric,) = extract(extractor, "文明创建见成效\n\n保定今年新建口袋公园40个。")
+    assert (metric.city, metric.place_basis) == (None, "none")
 
 
 def test_each_article_of_a_page_has_its_own_place(extractor: Extractor) -> None:
@@ -133,6 +228,18 @@ def test_datelines_name_the_place_of_their_paragraph(extractor: Extractor) -> No
     assert [(m.value, m.city) for m in extract(extractor, text)] == [(30, "南京市"), (5000, "苏州市")]
 
 
+def test_a_bracketed_province_before_a_citys_dateline_does_not_win(extractor: Extractor) -> None:
+    text = "各地创建动态\n\n【浙江】湖州：全市新增停车位5000个。\n\n【江苏】常州：全市新建口袋公园30个。\n"
+    assert [(m.value, m.city) for m in extract(extractor, text)] == [(5000, "湖州市"), (30, "常州市")]
+
+
+def test_a_segment_head_names_the_place_of_the_figures_under_it(extractor: Extractor) -> None:
+    text = (
+        "全省创建工作综述\n\n一、武汉市\n\n全市新增停车位5000个。\n\n二、宜昌市\n\n全市新建口袋公园30个。\n"
+    )
+    assert places(extract(extractor, text)) == [(5000, "武汉市", "section"), (30, "宜昌市", "section")]
+
+
 _PROVINCE = (
     "安徽省文明办通报全省创建工作情况\n\n"
     "通报指出，全省累计投入创建资金约60亿元。从各地情况看，合肥市新建口袋公园85个；"
@@ -163,6 +270,27 @@ def test_a_roundup_names_its_province_cities_bare(extractor: Extractor, surface:
     assert by_surface(extract(extractor, _BARE_ROUNDUP))[surface].city == city
 
 
+_PROVINCE_REPORT = (
+    "文明创建工作情况通报\n\n"
+    "今年以来，我省扎实推进文明创建。全省新增注册志愿者50万名。全省共建成新时代文明实践站2万个。"
+    "石家庄市新建口袋公园60个。我省将继续推进。全省群众满意率达到95%。\n"
+)
+
+
+def test_a_province_report_without_a_place_in_its_title_is_the_provinces(extractor: Extractor) -> None:
+    assert places(extract(extractor, _PROVINCE_REPORT)) == [
+        (500_000, "河北省", "document"),
+        (20_000, "河北省", "document"),
+        (60, "石家庄市", "sentence"),
+        (95, "河北省", "document"),
+    ]
+
+
+def test_a_province_figure_carries_the_provinces_code_and_level(extractor: Extractor) -> None:
+    metric = extract(extractor, _PROVINCE_REPORT)[0]
+    assert (metric.place_code, metric.place_level) == ("130000", "province")
+
+
 _CHAIN_TITLE = (
     "江苏盐城：文明创建让城市更有温度\n\n"
     "盐城持续推进文明创建。2023年，全市新增停车位3000个，亭湖区改造老旧小区25个。\n\n"
@@ -177,4 +305,56 @@ def test_a_city_named_by_a_chain_vouches_for_its_parts(extractor: Extractor, sur
     assert by_surface(extract(extractor, _CHAIN_TITLE))[surface].city == city
 
 
+def test_short_city_names_listed_with_fenbie_each_take_their_value(extractor: Extractor) -> None:
+    text = "西部城市创建观察\n\n昆明、贵阳、成都分别新建口袋公园30个、25个和40个。"
+    assert places(extract(extractor, text)) == [
+        (30, "昆明市", "sentence"),
+        (25, "贵阳市", "sentence"),
+        (40, "成都市", "sentence"),
+    ]
+
+
+# -- national figures and honours -----------------------------------------------------------------------
+
+
+def test_a_national_figure_belongs_to_no_place(extractor: Extractor) -> None:
+    text = "某市文明创建纪实\n\n杭州市新建口袋公园20个。据统计，全国共有全国文明城市151个。"
+    assert places(extract(extractor, text)) == [(20, "杭州市", "document"), (151, None, "none")]
+
+
+def test_national_honours_are_not_a_national_scope(extractor: Extractor) -> None:
+    text = (
+        "杭州市荣获全国文明城市称号\n\n杭州市新增全国道德模范3名。"
+        "全国文明城市测评中，杭州市新建口袋公园20个。"
+    )
+    assert places(extract(extractor, text)) == [(3, "杭州市", "title"), (20, "杭州市", "title")]
+
+
 # -- the place given with the file ----------------------------------------------------------------------
+
+
+def test_a_page_naming_no_place_takes_the_files(extractor: Extractor) -> None:
+    metadata, (metric,) = extract_with_metadata(
+        extractor, "今年新建口袋公园20个。", file_facts=FileFacts(place="老河口市")
+    )
+    assert (metric.city, metric.place_code, metric.place_level, metric.place_basis) == (
+        "老河口市",
+        "420682",
+        "county",
+        "file",
+    )
+    assert metadata.places == ("老河口市",)
+
+
+def test_a_place_the_page_names_wins_over_the_files(extractor: Extractor) -> None:
+    _, (metric,) = extract_with_metadata(
+        extractor, "老河口市新建口袋公园20个。", file_facts=FileFacts(place="襄阳市")
+    )
+    assert (metric.city, metric.place_basis) == ("老河口市", "document")
+
+
+def test_an_ambiguous_place_given_with_the_file_is_not_guessed(extractor: Extractor) -> None:
+    _, (metric,) = extract_with_metadata(
+        extractor, "今年新建口袋公园20个。", file_facts=FileFacts(place="鼓楼区")
+    )
+    assert (metric.city, metric.place_basis) == (None, "none")

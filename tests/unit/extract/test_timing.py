@@ -3,12 +3,24 @@ bullet, heading, table column or the page's title, and the page's own title and 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from services.extract.dates import find_years
+from services.extract.dates import find_publication_date, find_years
 from services.extract.extractor import Extractor
+from services.extract.metadata import read_page_facts
+from services.extract.page import read_page, spot_figures
 from services.extract.places import Gazetteer
+from services.extract.timing import figure_years, title_year
 from tests.support.extraction import by_surface, by_value, extract
+
+
+def years(text: str) -> list[int | None]:
+    """The year of every figure of `text`, by the reading and time passes alone."""
+    page = read_page(text)
+    return [year for row in figure_years(page, spot_figures(page)) for year in row]
+
 
 # -- years written in a sentence ------------------------------------------------------------------------
 
@@ -31,7 +43,64 @@ def test_year_mentions(sentence: str, years: list[tuple[int, bool, bool]]) -> No
         assert found[0].with_month
 
 
+@pytest.mark.parametrize(
+    ("sentence", "year", "opens_span"),
+    [
+        ("自2018年创建以来，全市累计新建口袋公园120个", 2018, True),
+        ("从2019年起，每年投入资金1亿元", 2019, True),
+        ("2021年以来，新建公园30个", 2021, True),
+        ("截至2021年底，全市注册志愿者达到12万人", 2021, False),
+        ("二〇二二年，全市新建公园8个", 2022, False),
+    ],
+)
+def test_a_since_clause_opens_a_span_and_a_closing_date_does_not(
+    sentence: str, year: int, opens_span: bool
+) -> None:
+    (found,) = find_years(sentence)
+    assert (found.year, found.opens_span) == (year, opens_span)
+
+
 # -- the year of each figure ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("某市文明创建工作纪实\n\n自2018年创建以来，全市累计新建口袋公园120个。\n", [None]),
+        ("某市文明创建工作纪实\n\n自2018年启动创建全国文明城市工作以来，全市累计投入资金30亿元。\n", [None]),
+        ("某市文明创建工作纪实\n\n截至2021年底，全市注册志愿者达到12万人。\n", [2021]),
+    ],
+)
+def test_cumulative_figures_since_a_year_have_no_year_but_a_closing_date_gives_one(
+    text: str, expected: list[int | None]
+) -> None:
+    assert years(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("某市2019年第一次模拟测评情况通报\n\n全市测评得分91.5分。新建口袋公园20个。\n", [2019, 2019]),
+        ("某市2019年文明创建工作总结\n\n一、主要成绩\n\n新建口袋公园20个。\n", [2019]),
+        ("某市2019年文明创建工作总结\n\n全市新建口袋公园20个。2020年，新增停车位3000个。\n", [2019, 2020]),
+    ],
+)
+def test_the_titles_year_is_carried_to_the_body(text: str, expected: list[int | None]) -> None:
+    assert years(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "year"),
+    [
+        ("某市2021年度文明创建工作总结", 2021),
+        ("某市2019年第一次模拟测评情况通报", 2019),
+        ("某市2018年以来文明创建工作回顾", None),  # a span
+        ("2023年5月文明创建工作简报", None),  # a date, not a topic year
+        ("某市文明创建工作纪实", None),
+    ],
+)
+def test_title_year(title: str, year: int | None) -> None:
+    assert title_year(read_page(title + "\n\n新建公园3个。\n")) == year
 
 
 def test_year_stated_at_the_head_of_a_bullet_carries_through_it(extractor: Extractor) -> None:
@@ -127,3 +196,56 @@ def test_year_scope_across_clauses_sentences_and_bullets(
 
 
 # -- the page's title and publication date --------------------------------------------------------------
+
+
+def test_a_numbered_heading_above_a_sign_off_date_is_not_the_title() -> None:
+    facts = read_page_facts(
+        "某市文明办关于文明创建的通报\n四、下一步工作要求\n2023年12月20日\n全市新建公园20个。\n"
+    )
+    assert facts.title == "某市文明办关于文明创建的通报"
+
+
+def test_the_byline_gives_title_date_source_and_author() -> None:
+    facts = read_page_facts(
+        "首页 > 新闻中心\n某市：文明创建见实效\n发布时间：2023-11-08 来源：某某日报 作者：刘明\n正文。\n"
+    )
+    assert (facts.title, facts.published_on, facts.source, facts.author) == (
+        "某市：文明创建见实效",
+        date(2023, 11, 8),
+        "某某日报",
+        "刘明",
+    )
+
+
+def test_a_dateline_gives_the_publication_date() -> None:
+    assert find_publication_date("某市文明创建纪实\n本报讯 2023年11月8日，某市召开大会。\n") == date(
+        2023, 11, 8
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a title is taken from the line above a sign-off date even when that line is a sentence",
+)
+def test_a_sentence_above_a_sign_off_date_is_not_the_title() -> None:
+    text = (
+        "关于做好2023年文明创建工作的通知\n各区文明办：\n现将有关事项通知如下。\n三、工作要求\n2023年5月8日\n"
+    )
+    assert read_page_facts(text).title == "关于做好2023年文明创建工作的通知"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dates written with 年月日 are tried before ISO dates, so a body date beats the byline",
+)
+def test_the_bylines_date_wins_over_a_date_in_the_body() -> None:
+    text = (
+        "某市文明创建纪实\n发布时间：2023-11-08 来源：某某日报\n某市于1959年10月1日建市，今年新建公园20个。\n"
+    )
+    assert read_page_facts(text).published_on == date(2023, 11, 8)
+
+
+@pytest.mark.xfail(strict=True, reason="the first full date in the page's head is taken, wherever it stands")
+def test_a_date_in_the_body_is_not_the_publication_date() -> None:
+    text = "某市文明创建纪实\n\n某市于1959年10月1日建市，今年新建公园20个。\n"
+    assert read_page_facts(text).published_on is None
