@@ -3,11 +3,15 @@ self-contained: the seed reports, their gold annotations and the scorer. A missi
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.analysis import Analyzer
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 SEEDS_DIR = REFERENCE_DIR / "seeds"
@@ -45,14 +49,20 @@ def load_scorer() -> ModuleType:
     return module
 
 
-def score_documents(docs: Path, gold_path: Path) -> dict[str, Any]:
-    """Extract every .txt in `docs` as `wenming extract` does and score it against `gold_path`."""
+@functools.cache
+def _analyzer() -> Analyzer:
+    """One analyzer for every scoring in a test run: building its extractor takes seconds."""
     from services.analysis import Analyzer
 
+    return Analyzer()
+
+
+def score_documents(docs: Path, gold_path: Path) -> dict[str, Any]:
+    """Extract every .txt in `docs` as `wenming extract` does and score it against `gold_path`."""
     scorer = load_scorer()
     gold = scorer.load_jsonl(gold_path)
     scorer.gold_offsets(gold, docs)
-    analyzer = Analyzer()
+    analyzer = _analyzer()
     predictions: list[dict[str, Any]] = []
     for path in sorted(docs.glob("*.txt")):  # sidecars ('<file>.meta.json') are read with their file
         analysis = analyzer.analyse_file(path)

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from services.extract.extractor import Extractor
+from services.extract.gazetteer import Gazetteer
 
 
 @pytest.fixture(scope="session")
-def extractor() -> Extractor:
-    return Extractor()
+def gazetteer() -> Gazetteer:
+    return Gazetteer.from_jionlp()
+
+
+@pytest.fixture(scope="session")
+def extractor(gazetteer: Gazetteer) -> Extractor:
+    return Extractor(gazetteer=gazetteer)
