@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.ingest.readers import UnreadableDocument
-
 METRIC_COLUMNS = (
     "file",
     "value",
@@ -31,7 +29,9 @@ METRIC_COLUMNS = (
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    # Imported here: the extractor and the format libraries take seconds to load.
     from services.analysis import Analyzer
+    from services.ingest.readers import UnreadableDocument
 
     analyzer = Analyzer(resolve_relative_years=args.resolve_relative_years)
     status = 0

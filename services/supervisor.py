@@ -11,11 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent
-from services.store.schema import create_database_if_missing
-from shared.settings import Settings
 from shared.streams import STAGES
+
+if TYPE_CHECKING:  # `wenming env` imports this module and needs no settings
+    from shared.settings import Settings
 
 log = logging.getLogger("wenming.up")
 INSTANCE_FILE = "instance.json"
@@ -39,6 +41,9 @@ def read_instance(data_dir: Path) -> dict[str, str] | None:
 
 def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
     """Run until Ctrl-C or SIGTERM; children that die are restarted."""
+    # Imported here: `wenming env` and `wenming lag` read the instance file from this module.
+    from services.store.schema import create_database_if_missing
+
     data_dir = data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
     # Two pipelines on one data folder would share an embedded server's files and one inbox.
