@@ -18,6 +18,14 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
 STAGES = ("ingest", "normalize", "extract", "store")
 
 
+def added_counter(stream: str) -> str:
+    """The key counting the entries ever added to `stream` by this code.
+
+    Redis 6.2 (the embedded server) keeps no such count, and a trimmed stream's length forgets.
+    """
+    return f"{stream}:added"
+
+
 @dataclass(frozen=True)
 class Topology:
     """Stream names under one prefix, so tests and deployments never collide."""
@@ -42,6 +50,10 @@ class Topology:
     @property
     def dead_letter(self) -> str:
         return self.stream(DEAD_LETTER)
+
+    @property
+    def dead_letters_added(self) -> str:
+        return added_counter(self.dead_letter)
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """Every (stream, group) pair, in pipeline order."""
