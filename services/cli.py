@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from shared.streams import STAGES
+
 if TYPE_CHECKING:  # the commands import what they need, so that the quick ones start fast
     from services.analysis import Analyzer
     from shared.settings import Settings
 
-STAGE_NAMES = ("ingest", "normalize", "extract", "store")
 METRIC_COLUMNS = (
     "file",
     "value",
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     def stage_argument(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("stage", choices=STAGE_NAMES, metavar="STAGE", help="one of: %(choices)s")
+        sub.add_argument("stage", choices=STAGES, metavar="STAGE", help="one of: %(choices)s")
 
     def verbose_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(

@@ -20,7 +20,7 @@ from redis.exceptions import ResponseError
 
 from shared.contracts import DeadLetter
 from shared.settings import Settings
-from shared.streams import Topology, added_counter
+from shared.streams import Topology, dead_letter_counter
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tu
     for stream, message in messages:
         await broker.publish(message, stream=stream, pipeline=pipe)
         if isinstance(message, DeadLetter):  # the stream is trimmed once stored: count them apart
-            await pipe.incr(added_counter(stream))
+            await pipe.incr(dead_letter_counter(stream))
         count += 1
     if count:
         await pipe.execute()

@@ -18,12 +18,13 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
 STAGES = ("ingest", "normalize", "extract", "store")
 
 
-def added_counter(stream: str) -> str:
-    """The key counting the entries ever added to `stream` by this code.
+def dead_letter_counter(dead_letter_stream: str) -> str:
+    """The key counting the dead letters ever published to the stream.
 
-    Redis 6.2 (the embedded server) keeps no such count, and a trimmed stream's length forgets.
+    Redis 6.2 (the embedded server) keeps no count of a stream's additions, and the length of the
+    stream forgets what the store has taken and trimming removed.
     """
-    return f"{stream}:added"
+    return f"{dead_letter_stream}:added"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Topology:
 
     @property
     def dead_letters_added(self) -> str:
-        return added_counter(self.dead_letter)
+        return dead_letter_counter(self.dead_letter)
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """Every (stream, group) pair, in pipeline order."""
