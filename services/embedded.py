@@ -47,6 +47,8 @@ def _remembered_port(data_dir: Path) -> int:
     try:
         port = int(state.read_text(encoding="ascii"))
         with socket.socket() as sock:
+            # As the servers bind: connections of the last run still closing do not hold the port.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
     except (OSError, ValueError):
         port = _free_port()
