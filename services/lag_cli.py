@@ -55,7 +55,7 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
                 }
                 print(json.dumps(report, ensure_ascii=False), flush=True)
             else:
-                if watch:
+                if watch and sys.stdout.isatty():  # redraw in place; to a file, one table after another
                     print("\033[2J\033[H", end="")
                 print(render_table(rows, dead_letters), flush=True)
             if not watch:
