@@ -144,7 +144,7 @@ def _servers(
     """The configured Redis and Postgres, or embedded ones started in `data_dir` (added to `servers`)."""
     redis_url = settings.redis_url
     if redis_url:
-        _say(f"Redis:     {_without_password(redis_url)} (WENMING_REDIS_URL)")
+        _say(f"Redis:     {without_password(redis_url)} (WENMING_REDIS_URL)")
     else:
         redis = EmbeddedRedis(data_dir / "redis")
         servers.append(redis)
@@ -152,7 +152,7 @@ def _servers(
         _say(f"Redis:     {redis_url}, embedded, data in {_shown(redis.data_dir)}")
     database_url = settings.database_url
     if database_url:
-        _say(f"Postgres:  {_without_password(database_url)} (WENMING_DATABASE_URL)")
+        _say(f"Postgres:  {without_password(database_url)} (WENMING_DATABASE_URL)")
     else:
         postgres = EmbeddedPostgres(data_dir / "postgres")
         servers.append(postgres)
@@ -236,7 +236,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
+    """A URL fit to print: its password, if any, replaced by stars."""
     parts = urlsplit(url)
     if parts.password is None:
         return url

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.cli import build_parser, main
-from services.supervisor import INSTANCE_FILE
+from services.supervisor import INSTANCE_FILE, without_password
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -164,3 +164,12 @@ def test_every_command_and_option_is_explained_with_its_default(capsys: pytest.C
         for action in command._actions:
             if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
                 assert f"(default: {action.default})" in " ".join(out.split()), (name, action.dest)
+
+
+def test_wenming_up_shows_configured_servers_without_their_password() -> None:
+    assert (
+        without_password("postgresql://wenming:secret@db:5432/wenming")
+        == "postgresql://wenming:***@db:5432/wenming"
+    )
+    assert without_password("redis://:secret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
+    assert without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
