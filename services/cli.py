@@ -1,4 +1,4 @@
-"""The `wenming` command."""
+"""wenming: Chinese civilised-city reports in, a Postgres database of their figures out."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import csv
 import json
 import os
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from services.ingest.readers import UnreadableDocument
+from shared.streams import STAGES
+
+if TYPE_CHECKING:  # the commands import what they need, so that the quick ones start fast
+    from services.analysis import Analyzer
+    from shared.settings import Settings
 
 METRIC_COLUMNS = (
     "file",
@@ -31,31 +37,96 @@ METRIC_COLUMNS = (
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    from services.analysis import Analyzer
+    from services.ingest.readers import UnreadableDocument
 
-    analyzer = Analyzer(resolve_relative_years=args.resolve_relative_years)
+    analyzer: Analyzer | None = None
     status = 0
+    read_any = False
     rows: list[dict[str, object]] = []
+    progress = _Progress(len(args.files), sys.stderr)
     for path in args.files:
+        progress.step(path.name)
         try:
-            analysis = analyzer.analyse_file(path)
-        except (UnreadableDocument, OSError) as exc:
-            print(f"wenming extract: {path}: {exc}", file=sys.stderr)
+            raw = path.read_bytes()
+        except OSError as exc:
+            progress.note(f"wenming extract: {path}: {_unreadable(path, exc)}")
             status = 1
             continue
+        if analyzer is None:  # built on the first readable file: loading the extractor takes seconds
+            analyzer = _analyzer(args.resolve_relative_years)
+        try:
+            analysis = analyzer.analyse_bytes(raw, path.name)
+        except UnreadableDocument as exc:
+            progress.note(f"wenming extract: {path}: {exc}")
+            status = 1
+            continue
+        read_any = True
         for metric in analysis.metrics:
             row: dict[str, object] = {"file": path.name, **metric.model_dump()}
             if args.format == "jsonl":
                 print(json.dumps(row, ensure_ascii=False))
             else:
                 rows.append(row)
-    if args.format == "csv":
+    progress.close()
+    if args.format == "csv" and read_any:
         writer = csv.DictWriter(sys.stdout, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    elif args.format == "table":
+    elif args.format == "table" and rows:
         _print_table(rows)
+    elif args.format == "table" and read_any:
+        print("wenming extract: no figures found", file=sys.stderr)
     return status
+
+
+def _analyzer(resolve_relative_years: bool) -> Analyzer:
+    # Imported here: the extractor and the format libraries take seconds to load.
+    from services.analysis import Analyzer
+
+    return Analyzer(resolve_relative_years=resolve_relative_years)
+
+
+def _unreadable(path: Path, error: OSError) -> str:
+    """Why a file could not be opened, in words."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return f"is a folder; give the files in it, e.g. {shlex.quote(str(path))}/*.txt"
+    if isinstance(error, PermissionError):
+        return "not allowed to read it"
+    return error.strerror or str(error)
+
+
+class _Progress:
+    """A one-line bar on stderr while several files are read, drawn only on a terminal."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.shown = total > 1 and stream.isatty()
+        self.done = 0
+
+    def step(self, name: str) -> None:
+        self.done += 1
+        if not self.shown:
+            return
+        width = 24
+        filled = width * (self.done - 1) // self.total
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {name}"
+        columns = shutil.get_terminal_size().columns
+        self.stream.write("\r\033[K" + line[: columns - 1])
+        self.stream.flush()
+
+    def note(self, line: str) -> None:
+        """A message that stays, printed above the bar."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+        print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:
@@ -75,26 +146,55 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
     import importlib
 
-    from shared.settings import Settings
+    from shared.settings import SettingsError
 
-    _configure_logging()
-    settings = Settings()
-    if args.inbox:
-        settings = settings.model_copy(update={"inbox": args.inbox})
-    module = importlib.import_module(f"services.{args.stage}.app")
-    asyncio.run(module.create_app(settings).run())
+    settings = _load_settings("serve", inbox=args.inbox)
+    try:
+        settings.require_redis_url()
+        if args.stage == "store":
+            settings.require_database_url()
+    except SettingsError as exc:
+        print(f"wenming serve {args.stage}: {exc}", file=sys.stderr)
+        return 2
+    app = importlib.import_module(f"services.{args.stage}.app").create_app(settings)
+    _configure_logging(args.verbose)
+    ready_fd: int | None = args.ready_fd
+
+    @app.after_startup
+    async def say_ready() -> None:
+        if ready_fd is None:
+            print(f"wenming serve {args.stage}: ready", flush=True)
+        else:  # `wenming up` waits on this pipe to tell the person that the stage is up
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
+
+    try:
+        asyncio.run(app.run())
+    except _unreachable(args.stage) as exc:  # a server that does not answer: one line, the trace with -v
+        if args.verbose:
+            raise
+        print(f"wenming serve {args.stage}: {(str(exc).splitlines() or [repr(exc)])[0]}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _unreachable(stage: str) -> tuple[type[Exception], ...]:
+    """The errors that say a server does not answer, not that the stage is wrong."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    if stage != "store":
+        return (RedisConnectionError, OSError)
+    from sqlalchemy.exc import OperationalError
+
+    return (RedisConnectionError, OSError, OperationalError)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
     from services.supervisor import run_pipeline
-    from shared.settings import Settings
 
-    _configure_logging()
-    settings = Settings()
-    if args.inbox:
-        settings = settings.model_copy(update={"inbox": args.inbox})
-    return run_pipeline(settings, data_dir=args.data_dir)
+    settings = _load_settings("up", inbox=args.inbox)
+    _configure_logging(args.verbose)
+    return run_pipeline(settings, data_dir=args.data_dir, verbose=args.verbose)
 
 
 def _cmd_env(args: argparse.Namespace) -> int:
@@ -107,8 +207,11 @@ def _cmd_env(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    for key in ("WENMING_REDIS_URL", "WENMING_DATABASE_URL", "WENMING_STREAM_PREFIX"):
-        print(f"{key}={shlex.quote(instance[key])}")
+    if args.json:
+        print(json.dumps(instance))
+    else:  # for `eval "$(wenming env)"`: exported, so that programs started afterwards see them too
+        for key, value in instance.items():
+            print(f"export {key}={shlex.quote(value)}")
     return 0
 
 
@@ -116,12 +219,11 @@ def _cmd_lag(args: argparse.Namespace) -> int:
     import asyncio
 
     from services.lag_cli import show_lag
-    from shared.settings import Settings
 
     try:
         return asyncio.run(
             show_lag(
-                Settings(),
+                _load_settings("lag"),
                 data_dir=args.data_dir,
                 as_json=args.json,
                 watch=args.watch,
@@ -137,59 +239,145 @@ def _cmd_check(args: argparse.Namespace) -> int:
     import asyncio
 
     from services.health import check_stage
-    from shared.settings import Settings
 
-    problems = asyncio.run(check_stage(Settings(), args.stage))
+    problems = asyncio.run(check_stage(_load_settings("check"), args.stage))
     for problem in problems:
         print(f"wenming check {args.stage}: {problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
-def _configure_logging() -> None:
+def _load_settings(command: str, *, inbox: Path | None = None) -> Settings:
+    """Settings from the environment; an unusable value ends the command with one line per variable."""
+    from pydantic import ValidationError
+
+    from shared.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = "WENMING_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"wenming {command}: {variable}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings.model_copy(update={"inbox": inbox}) if inbox else settings
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings and errors only, or everything with -v; plain lines, never colour codes."""
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic announces each of its plugins: noise even with -v.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Libraries that print through handlers of their own (faststream's banners in colour, jieba's
+    # dictionary loading) speak through ours instead, at our level.
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.handlers:
+            logger.handlers.clear()
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default where it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "%(default)" not in text
+            and action.option_strings
+            and action.default not in (None, False, argparse.SUPPRESS)
+        ):
+            text += " (default: %(default)s)"
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wenming", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    data_dir = {
-        "type": Path,
-        "default": Path(".wenming"),
-        "help": "state folder of `wenming up` (default .wenming)",
-    }
+    parser = argparse.ArgumentParser(prog="wenming", description=__doc__, formatter_class=_HelpFormatter)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="`wenming COMMAND --help` tells more"
+    )
 
-    up = commands.add_parser("up", help="run all four stages on this machine (embedded servers if none set)")
-    up.add_argument("--inbox", type=Path, help="folder to watch (default $WENMING_INBOX or ./inbox)")
-    up.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary, formatter_class=_HelpFormatter)
+
+    def data_dir_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path(".wenming"),
+            metavar="DIR",
+            help="state folder of `wenming up`",
+        )
+
+    def stage_argument(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("stage", choices=STAGES, metavar="STAGE", help="one of: %(choices)s")
+
+    def verbose_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-v", "--verbose", action="store_true", help="log everything, with times (default: warnings only)"
+        )
+
+    up = command("up", "run all four stages on this machine, with embedded servers where none are set")
+    up.add_argument(
+        "--inbox", type=Path, metavar="DIR", help="folder to watch (default: $WENMING_INBOX, or ./inbox)"
+    )
+    data_dir_option(up)
+    verbose_option(up)
     up.set_defaults(handler=_cmd_up)
 
-    serve = commands.add_parser("serve", help="run one stage (for containers and scaling)")
-    serve.add_argument("stage", choices=("ingest", "normalize", "extract", "store"))
-    serve.add_argument("--inbox", type=Path)
+    serve = command("serve", "run one stage on the servers that WENMING_* name (for containers and scaling)")
+    stage_argument(serve)
+    serve.add_argument(
+        "--inbox", type=Path, metavar="DIR", help="folder the ingest stage watches (default: $WENMING_INBOX)"
+    )
+    serve.add_argument(
+        "--ready-fd",
+        type=int,
+        metavar="FD",
+        help="file descriptor to write 'ready' to once started, as `wenming up` does "
+        "(default: print a line instead)",
+    )
+    verbose_option(serve)
     serve.set_defaults(handler=_cmd_serve)
 
-    env = commands.add_parser(
-        "env", help="print WENMING_REDIS_URL and WENMING_DATABASE_URL of the running pipeline"
-    )
-    env.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
+    env = command("env", 'print the settings of the running pipeline, for eval "$(wenming env)"')
+    env.add_argument("--json", action="store_true", help="print one JSON object instead of export lines")
+    data_dir_option(env)
     env.set_defaults(handler=_cmd_env)
 
-    lag = commands.add_parser("lag", help="stream lag per stage: is the pipeline healthy, stuck or behind?")
-    lag.add_argument("--json", action="store_true", help="print a JSON array, one object per stage")
+    lag = command("lag", "stream lag per stage: is the pipeline healthy, stuck or falling behind?")
+    lag.add_argument(
+        "--json", action="store_true", help="print one JSON object: verdict, dead_letters and stages"
+    )
     lag.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
-    lag.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes with --watch")
-    lag.add_argument("--data-dir", **data_dir)  # type: ignore[arg-type]
+    lag.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between refreshes with --watch",
+    )
+    data_dir_option(lag)
     lag.set_defaults(handler=_cmd_lag)
 
-    check = commands.add_parser("check", help="health check for one stage: exit 0 when its servers answer")
-    check.add_argument("stage", choices=("ingest", "normalize", "extract", "store"))
+    check = command("check", "health check of one stage: exit status 0 when its servers answer")
+    stage_argument(check)
     check.set_defaults(handler=_cmd_check)
 
-    extract = commands.add_parser("extract", help="print the figures in files, without Redis or Postgres")
-    extract.add_argument("files", nargs="+", type=Path)
-    extract.add_argument("--format", choices=("jsonl", "table", "csv"), default="table")
+    extract = command("extract", "print the figures in files, without Redis or Postgres")
+    extract.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="report files: .txt, .html, .docx or .pdf"
+    )
+    extract.add_argument(
+        "--format",
+        choices=("table", "jsonl", "csv"),
+        default="table",
+        help="a table to read, or JSON lines or CSV for other programs",
+    )
     extract.add_argument(
         "--resolve-relative-years",
         action="store_true",
@@ -201,8 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    handler: Any = args.handler
     try:
-        sys.exit(args.handler(args))
+        sys.exit(handler(args))
+    except KeyboardInterrupt:  # Ctrl-C: the person knows, a traceback would tell them nothing
+        sys.exit(130)
     except BrokenPipeError:  # `wenming extract ... | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)

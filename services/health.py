@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-import sqlalchemy as sa
+import re
 
-from services.store.schema import sqlalchemy_url
+import redis.asyncio as aioredis
+
 from shared.settings import Settings, SettingsError
+
+# A SQLAlchemy-style scheme (postgresql+psycopg://) names a driver; libpq wants the plain one.
+_DRIVER_SCHEME = re.compile(r"^postgres(?:ql)?\+\w+://")
 
 
 async def check_stage(settings: Settings, stage: str) -> list[str]:
@@ -22,14 +25,21 @@ async def check_stage(settings: Settings, stage: str) -> list[str]:
         problems.append(f"Redis: {exc}")
     if stage == "store":
         try:
-            engine = sa.create_engine(
-                sqlalchemy_url(settings.require_database_url()), connect_args={"connect_timeout": 3}
-            )
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1 FROM documents LIMIT 1"))
-            engine.dispose()
-        except (SettingsError, sa.exc.SQLAlchemyError) as exc:
+            _check_documents_table(settings.require_database_url())
+        except (SettingsError, OSError) as exc:
             problems.append(f"Postgres: {str(exc).splitlines()[0]}")
     if stage == "ingest" and not settings.inbox.is_dir():
         problems.append(f"inbox {settings.inbox} is not a folder")
     return problems
+
+
+def _check_documents_table(database_url: str) -> None:
+    """Raise unless the store's database answers and is migrated."""
+    # psycopg alone, not SQLAlchemy: a health check runs every few seconds and should start fast.
+    import psycopg
+
+    try:
+        with psycopg.connect(_DRIVER_SCHEME.sub("postgresql://", database_url), connect_timeout=3) as conn:
+            conn.execute("SELECT 1 FROM documents LIMIT 1")
+    except psycopg.Error as exc:
+        raise OSError(str(exc)) from exc

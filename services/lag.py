@@ -229,18 +229,24 @@ def render_table(rows: list[StageLag], dead_letters: int) -> str:
     return "\n".join(out)
 
 
+# Worst first: the worst health of any stage is the pipeline's.
+_VERDICTS: dict[Health, str] = {
+    "stuck": "STUCK",
+    "no consumers": "STOPPED (a stage has no live consumer)",
+    "falling behind": "FALLING BEHIND (lag is growing)",
+    "working": "healthy, working",
+    "idle": "healthy, idle",
+}
+
+
+def worst(rows: list[StageLag]) -> Health:
+    """The pipeline's health word: stuck > no consumers > falling behind > working > idle."""
+    return next((health for health in _VERDICTS if any(r.health == health for r in rows)), "idle")
+
+
 def overall(rows: list[StageLag]) -> str:
-    """The worst stage decides: stuck > no consumers > falling behind > working > idle."""
-    verdicts = {
-        "stuck": "STUCK",
-        "no consumers": "STOPPED (a stage has no live consumer)",
-        "falling behind": "FALLING BEHIND (lag is growing)",
-        "working": "healthy, working",
-    }
-    for health, verdict in verdicts.items():
-        if any(r.health == health for r in rows):
-            return verdict
-    return "healthy, idle"
+    """The pipeline's verdict, in words for the table."""
+    return _VERDICTS[worst(rows)]
 
 
 def is_healthy(rows: list[StageLag]) -> bool:
@@ -248,9 +254,5 @@ def is_healthy(rows: list[StageLag]) -> bool:
 
 
 async def dead_letter_count(client: aioredis.Redis, topology: Topology) -> int:
-    """Dead letters ever written (Redis 7 counts additions; 6.2 only knows what is still there)."""
-    try:
-        info = await client.xinfo_stream(topology.dead_letter)
-    except aioredis.ResponseError:
-        return 0
-    return int(info.get("entries-added", info["length"]))
+    """Dead letters ever written, on any Redis version (the stream itself is trimmed once stored)."""
+    return int(await client.get(topology.dead_letters_added) or 0)

@@ -19,6 +19,7 @@ from services.lag import (
     read_lag,
     render_table,
     with_trend,
+    worst,
 )
 from services.supervisor import read_instance
 from shared.settings import Settings
@@ -32,7 +33,7 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
     if not redis_url:
         print("wenming lag: set WENMING_REDIS_URL or run it where `wenming up` runs", file=sys.stderr)
         return 1
-    inbox = Path(instance["inbox"]) if "inbox" in instance else settings.inbox
+    inbox = Path(instance["WENMING_INBOX"]) if "WENMING_INBOX" in instance else settings.inbox
     explicit = "stream_prefix" in settings.model_fields_set
     topology = Topology(
         settings.stream_prefix if explicit else instance.get("WENMING_STREAM_PREFIX", "wenming")
@@ -45,12 +46,18 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
                 client, topology, stuck_after_s=settings.reclaim_idle_ms / 1000, inbox=inbox_state(inbox)
             )
             rows, previous = with_trend(previous, rows), rows
+            dead_letters = await dead_letter_count(client, topology)
             if as_json:
-                print(json.dumps([r.as_json() for r in rows], ensure_ascii=False), flush=True)
+                report = {
+                    "verdict": worst(rows),
+                    "dead_letters": dead_letters,
+                    "stages": [r.as_json() for r in rows],
+                }
+                print(json.dumps(report, ensure_ascii=False), flush=True)
             else:
-                if watch:
+                if watch and sys.stdout.isatty():  # redraw in place; to a file, one table after another
                     print("\033[2J\033[H", end="")
-                print(render_table(rows, await dead_letter_count(client, topology)), flush=True)
+                print(render_table(rows, dead_letters), flush=True)
             if not watch:
                 return 0 if is_healthy(rows) else 1
             await asyncio.sleep(interval)

@@ -6,24 +6,32 @@ import fcntl
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from services.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent
-from services.store.schema import create_database_if_missing
-from shared.settings import Settings
 from shared.streams import STAGES
+
+if TYPE_CHECKING:  # `wenming env` imports this module and needs no settings
+    from shared.settings import Settings
 
 log = logging.getLogger("wenming.up")
 INSTANCE_FILE = "instance.json"
 _RESTART_BACKOFF_S = 2.0
+_STOP_WAIT_S = 15.0
+# Store first: it applies the migrations the others never wait for.
+_START_ORDER = ("store", *[s for s in STAGES if s != "store"])
 
 
 def read_instance(data_dir: Path) -> dict[str, str] | None:
-    """The URLs of the pipeline running from `data_dir`, if its supervisor is alive."""
+    """The settings of the pipeline running from `data_dir`, as WENMING_* variables, if it is alive."""
     try:
         instance = json.loads((data_dir / INSTANCE_FILE).read_text(encoding="utf-8"))
         os.kill(int(instance["pid"]), 0)
@@ -31,14 +39,26 @@ def read_instance(data_dir: Path) -> dict[str, str] | None:
             "WENMING_REDIS_URL": instance["redis_url"],
             "WENMING_DATABASE_URL": instance["database_url"],
             "WENMING_STREAM_PREFIX": instance["stream_prefix"],
-            "inbox": instance["inbox"],
+            "WENMING_INBOX": instance["inbox"],
         }
     except (OSError, ValueError, KeyError):
         return None
 
 
-def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
-    """Run until Ctrl-C or SIGTERM; children that die are restarted."""
+@dataclass
+class _Stage:
+    """A running stage, and the pipe on which it says it is ready (None once read or closed)."""
+
+    process: subprocess.Popen[bytes]
+    ready_pipe: int | None
+    started_at: float
+
+
+def run_pipeline(settings: Settings, *, data_dir: Path, verbose: bool = False) -> int:
+    """Run until Ctrl-C or SIGTERM; children that die are restarted. Prints a few lines for a person."""
+    # Imported here: `wenming env` and `wenming lag` read the instance file from this module.
+    from services.store.schema import create_database_if_missing
+
     data_dir = data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
     # Two pipelines on one data folder would share an embedded server's files and one inbox.
@@ -57,26 +77,15 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    stages: dict[str, _Stage] = {}
     try:
-        redis_url = settings.redis_url
-        if not redis_url:
-            server = EmbeddedRedis(data_dir / "redis")
-            servers.append(server)
-            redis_url = server.start()
-            log.info(
-                "WENMING_REDIS_URL not set: started embedded Redis at %s (data in %s)",
-                redis_url,
-                server.data_dir,
-            )
-        database_url = settings.database_url
-        if not database_url:
-            pg = EmbeddedPostgres(data_dir / "postgres")
-            servers.append(pg)
-            database_url = pg.start()
-            log.info("WENMING_DATABASE_URL not set: started embedded Postgres at %s", database_url)
-        # So that `eval $(wenming env); psql "$WENMING_DATABASE_URL"` works from the first moment.
-        create_database_if_missing(database_url)
+        try:
+            redis_url, database_url = _servers(settings, data_dir, servers)
+            # So that `eval "$(wenming env)"; psql "$WENMING_DATABASE_URL"` works from the first moment.
+            create_database_if_missing(database_url)
+        except Exception as exc:  # a server that does not start or answer: one line, the trace with -v
+            log.error("%s", (str(exc).splitlines() or [type(exc).__name__])[0], exc_info=verbose)
+            return 1
         inbox = settings.inbox.absolute()
         inbox.mkdir(parents=True, exist_ok=True)
         (data_dir / INSTANCE_FILE).write_text(
@@ -91,43 +100,149 @@ def run_pipeline(settings: Settings, *, data_dir: Path) -> int:
             ),
             encoding="utf-8",
         )
+        _say(f"inbox:     {_shown(inbox)} (drop .txt .html .docx .pdf files here)")
         env = {
             **os.environ,
             "WENMING_REDIS_URL": redis_url,
             "WENMING_DATABASE_URL": database_url,
             "WENMING_INBOX": str(inbox),
         }
-        log.info("watching %s; drop files there. `wenming lag` shows progress, Ctrl-C stops.", inbox)
-        # Store first: it applies the migrations the others never wait for.
-        started_at: dict[str, float] = {}
+        ready: set[str] = set()
         while not stopping:
-            for stage in ("store", *[s for s in STAGES if s != "store"]):
-                child = children.get(stage)
-                if child is not None and child.poll() is None:
+            for name in _START_ORDER:
+                stage = stages.get(name)
+                if stage is not None and stage.process.poll() is None:
                     continue
-                if child is not None:
-                    log.warning("%s exited with %s; restarting", stage, child.returncode)
-                    if time.monotonic() - started_at[stage] < _RESTART_BACKOFF_S:
+                if stage is not None:
+                    log.warning("%s exited with status %s; restarting it", name, stage.process.returncode)
+                    _close(stage)
+                    if time.monotonic() - stage.started_at < _RESTART_BACKOFF_S:
                         time.sleep(_RESTART_BACKOFF_S)
-                children[stage] = subprocess.Popen(
-                    [sys.executable, "-m", "services.cli", "serve", stage],
-                    env=env,
-                    start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops them all
-                    preexec_fn=die_with_parent,
-                )
-                started_at[stage] = time.monotonic()
-            time.sleep(0.5)
-        log.info("stopping")
+                stages[name] = _start_stage(name, env, verbose=verbose)
+            for name in _wait_for_ready(stages, timeout_s=0.5):
+                _say(f"{name:<10} ready")
+                first_time, ready = name not in ready, ready | {name}
+                if first_time and ready == set(STAGES):
+                    _say("running: `wenming lag` shows progress, `wenming env` the URLs; Ctrl-C stops")
         return 0
     finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children.values():
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if stages:
+            _say("stopping the stages")
+        _stop_stages(stages)
+        if servers:
+            _say("stopping the embedded servers")
         for embedded in reversed(servers):
             embedded.stop()
         (data_dir / INSTANCE_FILE).unlink(missing_ok=True)
+        if stopping:
+            _say("stopped")
+
+
+def _servers(
+    settings: Settings, data_dir: Path, servers: list[EmbeddedRedis | EmbeddedPostgres]
+) -> tuple[str, str]:
+    """The configured Redis and Postgres, or embedded ones started in `data_dir` (added to `servers`)."""
+    redis_url = settings.redis_url
+    if redis_url:
+        _say(f"Redis:     {without_password(redis_url)} (WENMING_REDIS_URL)")
+    else:
+        redis = EmbeddedRedis(data_dir / "redis")
+        servers.append(redis)
+        redis_url = redis.start()
+        _say(f"Redis:     {redis_url}, embedded, data in {_shown(redis.data_dir)}")
+    database_url = settings.database_url
+    if database_url:
+        _say(f"Postgres:  {without_password(database_url)} (WENMING_DATABASE_URL)")
+    else:
+        postgres = EmbeddedPostgres(data_dir / "postgres")
+        servers.append(postgres)
+        database_url = postgres.start()
+        _say(f"Postgres:  {database_url}, embedded, data in {_shown(postgres.data_dir)}")
+    return redis_url, database_url
+
+
+def _start_stage(name: str, env: dict[str, str], *, verbose: bool) -> _Stage:
+    """Start `wenming serve NAME` with a pipe on which it says when it is ready."""
+    ready_read, ready_write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "serve",
+                name,
+                "--ready-fd",
+                str(ready_write),
+                *(["-v"] if verbose else []),
+            ],
+            env=env,
+            pass_fds=(ready_write,),
+            start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops them all in order
+            preexec_fn=die_with_parent,
+        )
+    except BaseException:
+        os.close(ready_read)
+        raise
+    finally:
+        os.close(ready_write)
+    return _Stage(process, ready_read, time.monotonic())
+
+
+def _wait_for_ready(stages: dict[str, _Stage], *, timeout_s: float) -> list[str]:
+    """Wait up to `timeout_s` for stages to say they are ready; the names of those that did."""
+    waiting = {s.ready_pipe: name for name, s in stages.items() if s.ready_pipe is not None}
+    readable, _, _ = select.select(list(waiting), [], [], timeout_s)
+    ready = []
+    for pipe in readable:
+        name = waiting[pipe]
+        if os.read(pipe, 64).startswith(b"ready"):
+            ready.append(name)
+        _close(stages[name])  # read once: ready, or closed by a stage that died first
+    return ready
+
+
+def _close(stage: _Stage) -> None:
+    if stage.ready_pipe is not None:
+        os.close(stage.ready_pipe)
+        stage.ready_pipe = None
+
+
+def _stop_stages(stages: dict[str, _Stage]) -> None:
+    """SIGTERM to every stage, so each finishes its batch and leaves its consumer groups; then wait."""
+    for stage in stages.values():
+        _close(stage)
+        if stage.process.poll() is None:
+            stage.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_WAIT_S
+    for name, stage in stages.items():
+        try:
+            stage.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s; killed", name, _STOP_WAIT_S)
+            stage.process.kill()
+            stage.process.wait()
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _shown(path: Path) -> str:
+    """A path as the person typed it: relative when under the current folder."""
+    try:
+        return str(path.relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(path)
+
+
+def without_password(url: str) -> str:
+    """A URL fit to print: its password, if any, replaced by stars."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))

@@ -20,7 +20,7 @@ from redis.exceptions import ResponseError
 
 from shared.contracts import DeadLetter
 from shared.settings import Settings
-from shared.streams import Topology
+from shared.streams import Topology, dead_letter_counter
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +135,12 @@ def parse_contracts(
 
 
 async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> None:
-    """Publish many messages in one round trip; raises if Redis refused any of them."""
+    """Publish many messages in one round trip, dead letters counted; raises if Redis refused any."""
     count = 0
     for stream, message in messages:
         await broker.publish(message, stream=stream, pipeline=pipe)
+        if isinstance(message, DeadLetter):  # the stream is trimmed once stored: count them apart
+            await pipe.incr(dead_letter_counter(stream))
         count += 1
     if count:
         await pipe.execute()

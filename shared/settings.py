@@ -47,13 +47,18 @@ class Settings(BaseSettings):
     def require_redis_url(self) -> str:
         """The Redis URL, or a clear error for a stage that cannot run without one."""
         if not self.redis_url:
-            raise SettingsError("WENMING_REDIS_URL is not set")
+            raise SettingsError(
+                "WENMING_REDIS_URL is not set; give the Redis server, e.g. redis://127.0.0.1:6379/0"
+            )
         return self.redis_url
 
     def require_database_url(self) -> str:
         """The Postgres URL, or a clear error for a stage that cannot run without one."""
         if not self.database_url:
-            raise SettingsError("WENMING_DATABASE_URL is not set")
+            raise SettingsError(
+                "WENMING_DATABASE_URL is not set; give the Postgres database, "
+                "e.g. postgresql://postgres@127.0.0.1:5432/wenming"
+            )
         return self.database_url
 
 

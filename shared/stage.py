@@ -66,8 +66,9 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
-        await register_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
         app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
+        # Joined once ready, so that a start that fails leaves no consumer behind.
+        await register_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
         try:
             async with (
                 keep_trimmed(redis_url, [source]),

@@ -18,6 +18,15 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
 STAGES = ("ingest", "normalize", "extract", "store")
 
 
+def dead_letter_counter(dead_letter_stream: str) -> str:
+    """The key counting the dead letters ever published to the stream.
+
+    Redis 6.2 (the embedded server) keeps no count of a stream's additions, and the length of the
+    stream forgets what the store has taken and trimming removed.
+    """
+    return f"{dead_letter_stream}:added"
+
+
 @dataclass(frozen=True)
 class Topology:
     """Stream names under one prefix, so tests and deployments never collide."""
@@ -42,6 +51,10 @@ class Topology:
     @property
     def dead_letter(self) -> str:
         return self.stream(DEAD_LETTER)
+
+    @property
+    def dead_letters_added(self) -> str:
+        return dead_letter_counter(self.dead_letter)
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """Every (stream, group) pair, in pipeline order."""

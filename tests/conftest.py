@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,8 +32,30 @@ def docker_available() -> bool:
     return _docker_answers()
 
 
+@contextmanager
+def _folder_servers_can_reach() -> Iterator[Path]:
+    """A temporary folder outside pytest's own, for the data of servers started by the tests.
+
+    pytest makes its folder private again whenever another test session starts on the machine,
+    and Postgres, which runs as a user of its own when the suite runs as root, then loses its
+    files mid-suite: the checkpoint after a DROP DATABASE cannot open pg_control, and it stops.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="wenming-tests-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def server_tmp_path() -> Iterator[Path]:
+    """Like tmp_path, for a test that starts servers (`wenming up`) in it."""
+    with _folder_servers_can_reach() as folder:
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def redis_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url(docker_available: bool) -> Iterator[str]:
     """A real Redis server for this test run."""
     if docker_available:
         from testcontainers.redis import RedisContainer
@@ -43,13 +68,14 @@ def redis_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) 
         return
     from services.embedded import EmbeddedRedis
 
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
-    yield server.start()
-    server.stop()
+    with _folder_servers_can_reach() as folder:
+        server = EmbeddedRedis(folder / "redis")
+        yield server.start()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(docker_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server_url(docker_available: bool) -> Iterator[str]:
     """A real Postgres server for this test run (its maintenance database)."""
     if docker_available:
         from testcontainers.postgres import PostgresContainer
@@ -62,9 +88,10 @@ def postgres_server_url(docker_available: bool, tmp_path_factory: pytest.TempPat
         return
     from services.embedded import EmbeddedPostgres
 
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), database="postgres")
-    yield server.start()
-    server.stop()
+    with _folder_servers_can_reach() as folder:
+        server = EmbeddedPostgres(folder / "postgres", database="postgres")
+        yield server.start()
+        server.stop()
 
 
 @pytest.fixture

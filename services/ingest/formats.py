@@ -8,12 +8,6 @@ import re
 import zipfile
 from pathlib import PurePath
 
-import docx
-import pypdf
-import trafilatura
-from docx.table import Table
-from pypdf.errors import PdfReadError
-
 HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 
 _DROP_AS_TEXT = "drop the report's text as .txt or .docx instead"
@@ -78,6 +72,8 @@ def html_main_text(html: str) -> str:
     The headline and date, which trafilatura files as metadata, head the text when the page shows
     them: the extractor reads a report's title and date from its first lines.
     """
+    import trafilatura  # imported where used: loading it costs a tenth of a second
+
     text = trafilatura.extract(
         html,
         output_format="txt",
@@ -108,6 +104,9 @@ def html_main_text(html: str) -> str:
 
 def docx_text(raw: bytes) -> str:
     """The body text of a Word document, paragraphs and table rows in reading order."""
+    import docx  # imported where used, like every format library
+    from docx.table import Table
+
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... for broken packages
@@ -127,6 +126,9 @@ def docx_text(raw: bytes) -> str:
 
 def pdf_text(raw: bytes) -> str:
     """The text layer of a PDF, page after page."""
+    import pypdf  # imported where used, like every format library
+    from pypdf.errors import PdfReadError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):

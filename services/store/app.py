@@ -50,10 +50,11 @@ def create_app(settings: Settings) -> FastStream:
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
-        await register_consumer(redis_url, inputs, settings.consumer_name)
         store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
         app.context.set_global("store", store)
         beat = beating(redis_url, prefix=settings.stream_prefix, stage=STAGE, consumer=settings.consumer_name)
+        # Joined once the database answers, so that a start that fails leaves no consumer behind.
+        await register_consumer(redis_url, inputs, settings.consumer_name)
         try:
             async with keep_trimmed(redis_url, [stream for stream, _ in inputs]), beat as heartbeat:
                 app.context.set_global("heartbeat", heartbeat)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from importlib import resources
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
 # Any constant works; it only has to be the same in every store replica.
@@ -39,6 +37,10 @@ def create_database_if_missing(database_url: str) -> None:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (the newest by default); replicas starting together take turns."""
+    # Imported here: only the store stage migrates, and Alembic is slow to import.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("services.store") / "migrations"))
     with engine.connect() as conn:

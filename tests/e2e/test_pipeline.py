@@ -5,24 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import shutil
-import signal
 import subprocess
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from faststream import TestApp
 
+from services.embedded import pg_bin_dir
 from services.extract.app import create_app as create_extract
 from services.ingest.app import create_app as create_ingest
 from services.normalize.app import create_app as create_normalize
 from services.store.app import create_app as create_store
 from services.store.schema import sqlalchemy_url
 from shared.settings import Settings
+from shared.streams import STAGES
 from tests.support.polling import eventually
+from tests.support.wenming_up import WENMING, RunningPipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -92,27 +96,13 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
         "WENMING_FILE_MIN_AGE_S": "0.3",
     }
     inbox = tmp_path / "drop"
-    wenming = [sys.executable, "-m", "services.cli"]
-    up = subprocess.Popen(
-        [*wenming, "up", "--inbox", str(inbox)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    up = RunningPipeline("--inbox", str(inbox), cwd=tmp_path, env=env)
     try:
-        engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
-        # The store migrates the fresh database as it starts.
-        asyncio.run(
-            eventually(
-                lambda: _scalar_async(engine, "SELECT to_regclass('ingest_log') IS NOT NULL"),
-                bool,
-                timeout=60,
-            )
-        )
+        started = asyncio.run(eventually(up.started_lines, bool, timeout=90))
+        assert started[0] == f"Redis:     {settings.redis_url} (WENMING_REDIS_URL)"
         for seed in sorted(seeds_dir.glob("*.txt")):
-            inbox.mkdir(exist_ok=True)
             shutil.copy(seed, inbox / f"up-{seed.name}")
+        engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
         asyncio.run(
             eventually(
                 lambda: _scalar_async(engine, "SELECT count(*) FROM ingest_log"),
@@ -122,71 +112,94 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
         )
         engine.dispose()
         printed = subprocess.run(
-            [*wenming, "env"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+            [*WENMING, "env"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
         ).stdout
-        assert f"WENMING_REDIS_URL={settings.redis_url}" in printed
-
-        async def read_lag() -> list[dict[str, object]]:
-            command = [*wenming, "lag", "--json"]
-            done = await asyncio.to_thread(
-                subprocess.run, command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True
-            )
-            return list(json.loads(done.stdout))
+        assert f"export WENMING_REDIS_URL={settings.redis_url}\n" in printed
 
         # Rows are committed before the entries are acknowledged: wait for the acks too.
         lag = asyncio.run(
             eventually(
-                read_lag, lambda rows: all(r["lag"] == 0 and r["pending"] == 0 for r in rows), timeout=30
+                lambda: _lag(tmp_path, env),
+                lambda report: all(r["lag"] == 0 and r["pending"] == 0 for r in report["stages"]),
+                timeout=30,
             )
         )
-        assert [row["stage"] for row in lag] == ["ingest", "normalize", "extract", "store", "store"]
-        assert all(row["health"] == "idle" for row in lag), lag
-        assert all(any(c["alive"] for c in row["consumers"]) for row in lag)
+        assert [row["stage"] for row in lag["stages"]] == ["ingest", "normalize", "extract", "store", "store"]
+        assert lag["verdict"] == "idle" and lag["dead_letters"] == 0, lag
+        assert all(any(c["alive"] for c in row["consumers"]) for row in lag["stages"])
         assert sorted(p.name for p in (inbox / "done").iterdir()) == sorted(
             f"up-{s.name}" for s in seeds_dir.glob("*.txt")
         )
     finally:
-        up.send_signal(signal.SIGINT)
-        output = up.communicate(timeout=60)[0].decode(errors="replace")
-    assert up.returncode == 0, output
+        code = up.interrupt()
+    assert code == 0, up.output
+    assert "Traceback" not in up.output and "\x1b" not in up.output, up.output
     assert not (tmp_path / ".wenming" / "instance.json").exists()
+    # A clean stop retires the consumers: nothing is left for `wenming lag` to list as gone.
+    after = asyncio.run(_lag(tmp_path, env))
+    assert after["verdict"] == "no consumers"
+    assert all(row["consumers"] == [] for row in after["stages"]), after
 
 
-def test_wenming_up_with_nothing_configured_runs_on_embedded_servers(seeds_dir: Path, tmp_path: Path) -> None:
-    """A machine with no Redis or Postgres: `wenming up` brings its own, `wenming env` finds them."""
+def test_wenming_up_with_nothing_configured_runs_on_embedded_servers(
+    seeds_dir: Path, server_tmp_path: Path
+) -> None:
+    """A machine with no Redis or Postgres: `wenming up` brings its own, says so in a few lines,
+    `eval "$(wenming env)"` and psql over TCP reach them, and Ctrl-C stops everything cleanly."""
+    folder = server_tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
     env["WENMING_FILE_MIN_AGE_S"] = "0.3"
-    wenming = [sys.executable, "-m", "services.cli"]
-    up = subprocess.Popen(
-        [*wenming, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    up = RunningPipeline(cwd=folder, env=env)
     try:
+        started = asyncio.run(eventually(up.started_lines, bool, timeout=90))
+        assert len(started) < 10, up.output
+        assert started[0].startswith("Redis:     redis://127.0.0.1:") and "embedded" in started[0]
+        assert (
+            started[1].startswith("Postgres:  postgresql://postgres@127.0.0.1:") and "embedded" in started[1]
+        )
+        assert sorted(line.split()[0] for line in started if line.endswith(" ready")) == sorted(STAGES)
 
-        async def instance() -> str:
-            done = await asyncio.to_thread(
-                subprocess.run, [*wenming, "env"], cwd=tmp_path, env=env, capture_output=True, text=True
-            )
-            return done.stdout if done.returncode == 0 else ""
-
-        printed = asyncio.run(eventually(instance, bool, timeout=90))
-        urls = dict(line.split("=", 1) for line in printed.splitlines())
-        database_url = urls["WENMING_DATABASE_URL"].strip("'")
-        assert urls["WENMING_REDIS_URL"].startswith("redis://127.0.0.1:")
+        shell = f'eval "$({shlex.join(WENMING)} env)"; {sys.executable} -c ' + shlex.quote(
+            'import os; print(os.environ["WENMING_DATABASE_URL"])'
+        )
+        database_url = subprocess.run(
+            ["bash", "-c", shell], cwd=folder, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert database_url.startswith("postgresql://postgres@127.0.0.1:"), database_url
         for seed in sorted(seeds_dir.glob("*.txt")):
-            shutil.copy(seed, tmp_path / "inbox" / seed.name)
+            shutil.copy(seed, folder / "inbox" / seed.name)
+        (folder / "inbox" / "empty.txt").write_bytes(b"")
         engine = sa.create_engine(sqlalchemy_url(database_url))
-        migrated = "SELECT to_regclass('documents') IS NOT NULL"
-        asyncio.run(eventually(lambda: _scalar_async(engine, migrated), bool, timeout=60))
         asyncio.run(
             eventually(
                 lambda: _scalar_async(engine, "SELECT count(*) FROM documents"), lambda n: n == 5, timeout=90
             )
         )
         engine.dispose()
+        # Over TCP, as a BI tool connects, with the psql that the embedded server ships.
+        psql = subprocess.run(
+            [str(pg_bin_dir() / "psql"), database_url, "-Atc", "SELECT count(*) FROM documents"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert psql.stdout.strip() == "5"
+        # The embedded Redis is 6.2, which keeps no count of a stream's entries: dead letters still add up.
+        lag = asyncio.run(
+            eventually(lambda: _lag(folder, env), lambda report: report["dead_letters"] == 1, timeout=30)
+        )
+        assert (folder / "inbox" / "failed" / "empty.txt").exists(), lag
     finally:
-        up.send_signal(signal.SIGINT)
-        output = up.communicate(timeout=60)[0].decode(errors="replace")
-    assert up.returncode == 0, output
-    assert "started embedded Redis" in output and "started embedded Postgres" in output
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+        code = up.interrupt()
+    assert code == 0, up.output
+    assert "Traceback" not in up.output and "\x1b" not in up.output, up.output
+    assert up.lines[-1] == "stopped", up.output
+    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout
     assert leftovers == "", f"still running: {leftovers}"
+
+
+async def _lag(cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    done = await asyncio.to_thread(
+        subprocess.run, [*WENMING, "lag", "--json"], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    return dict(json.loads(done.stdout))

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from faststream.redis import RedisBroker
 
 from services.embedded import EmbeddedRedis
-from services.lag import read_lag
-from shared.broker import ensure_consumer_groups, heartbeat_key, trim_consumed
+from services.lag import dead_letter_count, read_lag
+from shared.broker import dead_letter, ensure_consumer_groups, heartbeat_key, publish_all, trim_consumed
 from shared.streams import Topology
 
 pytestmark = pytest.mark.integration
@@ -35,10 +36,7 @@ async def client(
 
 async def test_lag_pending_and_consumers_per_stage(client: aioredis.Redis, stream_prefix: str) -> None:
     topology = Topology(stream_prefix)
-    url = client.connection_pool.connection_kwargs
-    await ensure_consumer_groups(
-        f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}", topology.consumer_groups()
-    )
+    await ensure_consumer_groups(_url(client), topology.consumer_groups())
     for n in range(5):
         await client.xadd(topology.ingested, {"n": str(n)})
     delivered = await client.xreadgroup("normalize", "worker-1", {topology.ingested: ">"}, count=2)
@@ -79,6 +77,30 @@ async def test_a_stream_with_entries_and_no_consumer_is_reported(
     rows = {row.stream: row for row in await read_lag(client, topology)}
     assert rows[topology.normalized].health == "no consumers"
     assert rows[topology.normalized].lag == 1
+
+
+async def test_dead_letters_stay_counted_after_the_store_has_taken_them(
+    client: aioredis.Redis, stream_prefix: str
+) -> None:
+    topology = Topology(stream_prefix)
+    await ensure_consumer_groups(_url(client), topology.consumer_groups())
+    letters = [
+        (topology.dead_letter, dead_letter("ingest", "empty file", file_name=f"{n}.txt")) for n in range(3)
+    ]
+    async with RedisBroker(_url(client)) as broker, client.pipeline(transaction=False) as pipe:
+        await publish_all(broker, pipe, letters)
+    # The store records them and acknowledges; trimming then empties the stream.
+    [(_, entries)] = await client.xreadgroup("store", "store-1", {topology.dead_letter: ">"})
+    await client.xack(topology.dead_letter, "store", *[entry_id for entry_id, _ in entries])
+    await trim_consumed(client, topology.dead_letter)
+
+    assert await client.xlen(topology.dead_letter) == 0
+    assert await dead_letter_count(client, topology) == 3
+
+
+def _url(client: aioredis.Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
 
 
 def test_embedded_server_is_the_old_version(redis_62: str, tmp_path: Path) -> None:

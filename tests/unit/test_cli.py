@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from services.cli import main
+from services.cli import build_parser, main
+from services.supervisor import INSTANCE_FILE, without_password
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -70,3 +76,100 @@ def test_extract_fields_and_formats(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_env_without_a_running_pipeline_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "env", "--data-dir", str(tmp_path))
     assert code == 1 and out == "" and "wenming up" in err
+
+
+def test_extract_on_a_missing_file_or_a_folder_says_so_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "extract", str(tmp_path / "missing.txt"), str(tmp_path))
+
+    assert code == 1
+    assert out == ""  # no table header after errors
+    missing, folder = err.strip().splitlines()
+    assert missing.endswith("missing.txt: no such file")
+    assert "is a folder" in folder and "Errno" not in err
+
+
+def test_extract_shows_progress_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    report = tmp_path / "report.txt"
+    report.write_text("全市建成新时代文明实践站438个。", encoding="utf-8")
+
+    code, out, _ = _run(capsys, "extract", str(report), str(tmp_path / "missing.txt"))
+
+    assert code == 1 and "438个" in out
+    shown = terminal.getvalue()
+    assert "] 2/2 missing.txt" in shown and "missing.txt: no such file\n" in shown
+    assert shown.endswith("\r\033[K")  # the bar is gone at the end
+
+
+def test_serve_without_settings_names_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("WENMING_REDIS_URL", "WENMING_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = _run(capsys, "serve", "store")
+    assert code == 2 and err.count("\n") == 1 and "WENMING_REDIS_URL is not set" in err
+
+    monkeypatch.setenv("WENMING_REDIS_URL", "redis://127.0.0.1:6379/0")
+    code, _, err = _run(capsys, "serve", "store")
+    assert code == 2 and err.count("\n") == 1 and "WENMING_DATABASE_URL is not set" in err
+
+    monkeypatch.setenv("WENMING_BATCH_SIZE", "many")
+    code, _, err = _run(capsys, "serve", "normalize")
+    assert code == 2 and err.startswith("wenming serve: WENMING_BATCH_SIZE: ") and err.count("\n") == 1
+
+
+def test_env_prints_exports_for_eval_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = {
+        "WENMING_REDIS_URL": "redis://127.0.0.1:6380/0",
+        "WENMING_DATABASE_URL": "postgresql://postgres@127.0.0.1:5433/wenming",
+        "WENMING_STREAM_PREFIX": "wenming",
+        "WENMING_INBOX": str(tmp_path / "my inbox"),
+    }
+    instance = {
+        "pid": os.getpid(),
+        "redis_url": settings["WENMING_REDIS_URL"],
+        "database_url": settings["WENMING_DATABASE_URL"],
+        "stream_prefix": settings["WENMING_STREAM_PREFIX"],
+        "inbox": settings["WENMING_INBOX"],
+    }
+    (tmp_path / INSTANCE_FILE).write_text(json.dumps(instance), encoding="utf-8")
+
+    code, out, _ = _run(capsys, "env", "--data-dir", str(tmp_path))
+    assert code == 0 and all(line.startswith("export WENMING_") for line in out.splitlines())
+    script = out + "".join(f'printf "%s\\n" "${name}"\n' for name in settings)
+    evaluated = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert evaluated.splitlines() == list(settings.values())
+
+    code, out, _ = _run(capsys, "env", "--json", "--data-dir", str(tmp_path))
+    assert code == 0 and json.loads(out) == settings
+
+
+def test_every_command_and_option_is_explained_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            assert action.help, f"wenming {name} {action.dest} has no help text"
+        code, out, _ = _run(capsys, name, "--help")
+        assert code == 0
+        for action in command._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                assert f"(default: {action.default})" in " ".join(out.split()), (name, action.dest)
+
+
+def test_wenming_up_shows_configured_servers_without_their_password() -> None:
+    assert (
+        without_password("postgresql://wenming:secret@db:5432/wenming")
+        == "postgresql://wenming:***@db:5432/wenming"
+    )
+    assert without_password("redis://:secret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
+    assert without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"

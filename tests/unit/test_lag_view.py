@@ -6,7 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from services.lag import ConsumerInfo, StageLag, is_healthy, judge, overall, render_table, with_trend
+from services.lag import (
+    ConsumerInfo,
+    StageLag,
+    is_healthy,
+    judge,
+    overall,
+    render_table,
+    with_trend,
+    worst,
+)
 
 ACTIVE = [ConsumerInfo("host-1", 0, 0.5)]
 
@@ -35,6 +44,8 @@ def test_the_worst_stage_decides() -> None:
     assert overall([_row("normalize", "idle"), _row("store", "idle")]) == "healthy, idle"
     assert overall([_row("normalize", "working"), _row("store", "idle")]) == "healthy, working"
     assert overall([_row("normalize", "working"), _row("store", "stuck")]) == "STUCK"
+    assert worst([_row("normalize", "no consumers"), _row("store", "working")]) == "no consumers"
+    assert worst([]) == "idle"
     assert is_healthy([_row("normalize", "working")]) and not is_healthy([_row("store", "no consumers")])
 
 

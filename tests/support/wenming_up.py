@@ -1,0 +1,56 @@
+"""`wenming up` run as a person runs it from a terminal, and stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+WENMING = [sys.executable, "-m", "services.cli"]
+
+
+class RunningPipeline:
+    """`wenming up` in a process group of its own, as a shell starts it, its output collected."""
+
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [*WENMING, "up", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    async def started_lines(self) -> list[str]:
+        """What it has printed so far, up to the line saying that it runs (empty until then)."""
+        for n, line in enumerate(self.lines):
+            if line.startswith("running:"):
+                return self.lines[: n + 1]
+        if self.process.poll() is not None:
+            raise AssertionError("wenming up exited:\n" + "\n".join(self.lines))
+        return []
+
+    def interrupt(self) -> int:
+        """Ctrl-C from the terminal: SIGINT to the whole process group; its exit status."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        self._reader.join(timeout=10)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
