@@ -25,6 +25,7 @@ from shared.broker import (
     retire_consumer,
     transform_batch,
 )
+from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
 from shared.streams import Topology
 
@@ -65,6 +66,7 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        await wait_for_redis(redis_url, stopping=app.stopping)
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
         # Joined once ready, so that a start that fails leaves no consumer behind.
@@ -84,7 +86,7 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
         finally:
             await retire_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
 
-    app = FastStream(broker, lifespan=lifespan)
+    app = StageApp(broker, lifespan=lifespan)
 
     async def run(raw: list[Any], pipe: Any, redis: Any, entry_ids: list[bytes], resource: Any) -> None:
         def transform(document: BaseModel) -> BaseModel:

@@ -14,6 +14,7 @@ from faststream import FastStream
 from services.ingest.watcher import InboxWatcher, Outcome
 from shared.broker import beating, build_broker, ensure_consumer_groups, publish_all
 from shared.contracts import DocumentIngested
+from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
 from shared.streams import Topology
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> FastStream:
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        await wait_for_redis(redis_url, stopping=app.stopping)
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         client = aioredis.from_url(redis_url)
         release_if_ours = client.register_script(_RELEASE_IF_OURS)
@@ -84,7 +86,7 @@ def create_app(settings: Settings) -> FastStream:
         finally:
             await client.aclose()
 
-    app = FastStream(broker, lifespan=lifespan)
+    app = StageApp(broker, lifespan=lifespan)
     tasks: list[asyncio.Task[None]] = []
 
     def exit_if_crashed(task: asyncio.Task[None]) -> None:

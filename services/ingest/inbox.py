@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-IGNORED_PATTERNS = (".*", "*.part", "*.tmp", "~*", "*.crdownload", "*.error.txt")
+ERROR_SUFFIX = ".error.txt"
+IGNORED_PATTERNS = (".*", "*.part", "*.tmp", "~*", "*.crdownload", f"*{ERROR_SUFFIX}")
 DONE_DIR = "done"
 FAILED_DIR = "failed"
 
@@ -53,20 +56,25 @@ class StabilityTracker:
 
 
 # Room for "-NN" and the ".error.txt" written beside a failed file, within the usual 255-byte limit.
-_NAME_BYTES = 255 - len("-99.error.txt")
+_NAME_BYTES = 255 - len("-99" + ERROR_SUFFIX)
 
 
-def free_destination(folder: Path, name: str) -> Path:
-    """`folder/name`, or `folder/stem-2.ext`, ... when that is taken: nothing is overwritten.
+def check_plain_name(name: str) -> str:
+    """`name` itself, if it names an entry of one folder: no "/", ".", ".." or NUL can lead elsewhere."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise ValueError(f"{name!r} is not a plain file name")
+    return name
+
+
+def destination_names(name: str) -> Iterator[str]:
+    """`name`, then `stem-2.ext`, `stem-3.ext`, ...: the names a file may take in done/ or failed/.
 
     Names too long to take a suffix are shortened, keeping their extension.
     """
+    check_plain_name(name)
     stem, suffix = Path(name).stem, Path(name).suffix
     while len(os.fsencode(stem + suffix)) > _NAME_BYTES and stem:
         stem = stem[:-1]
-    candidate = folder / f"{stem}{suffix}"
-    n = 2
-    while candidate.exists() or candidate.is_symlink():
-        candidate = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
+    yield f"{stem}{suffix}"
+    for n in itertools.count(2):
+        yield f"{stem}-{n}{suffix}"

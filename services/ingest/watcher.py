@@ -16,7 +16,8 @@ import anyio
 from watchfiles import awatch
 
 from services.ingest.documents import document_id, ingested_document
-from services.ingest.inbox import DONE_DIR, FAILED_DIR, StabilityTracker, free_destination, is_ignored
+from services.ingest.folders import InboxFolders, Replaced, UnsafeFolder
+from services.ingest.inbox import DONE_DIR, FAILED_DIR, StabilityTracker, is_ignored
 from services.ingest.readers import UnreadableDocument, read_document
 from shared.contracts import DeadLetter, DocumentIngested
 
@@ -38,7 +39,8 @@ async def _nothing(_: str) -> None:
 
 @dataclass(frozen=True)
 class _Taken:
-    path: Path
+    name: str
+    seen: os.stat_result  # the file read, so that a file put in its place is not moved instead
     outcome: Outcome
 
 
@@ -58,8 +60,6 @@ class InboxWatcher:
         release: Release = _nothing,
     ) -> None:
         self.inbox = inbox
-        self.done = inbox / DONE_DIR
-        self.failed = inbox / FAILED_DIR
         self._publish = publish
         # Replicas sharing one inbox must not both take a file: a claim decides who does.
         self._claim = claim
@@ -81,14 +81,20 @@ class InboxWatcher:
         """Scan on every file event and at least every rescan interval, until stopped."""
         self.prepare()
         events = asyncio.create_task(self._listen())
+        failing: str | None = None  # logged once when it starts and once when it ends, not every scan
         try:
             while not self._stopping.is_set():
                 try:
                     await self.scan_once()
                 except Exception as exc:  # Redis away or a disk error: keep the files, try again next scan
-                    log.error("inbox scan failed, the files stay in the inbox and are retried: %s", exc)
+                    if f"{exc!r}" != failing:
+                        log.error("inbox scan failed, the files stay in the inbox and are retried: %s", exc)
+                        failing = f"{exc!r}"
                     self.on_scan[0](exc)
                 else:
+                    if failing is not None:
+                        log.info("inbox scans work again")
+                        failing = None
                     self.on_scan[1]()
                 # Files that are still settling need a prompt second look; otherwise wait for an event.
                 timeout = (
@@ -104,8 +110,9 @@ class InboxWatcher:
 
     def prepare(self) -> None:
         """Create the inbox and its done/ and failed/ folders."""
-        for folder in (self.inbox, self.done, self.failed):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(UnsafeFolder):  # the stage still starts; each scan says what is wrong
+            InboxFolders(self.inbox).close()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -119,37 +126,47 @@ class InboxWatcher:
             log.warning("file events unavailable for %s; relying on the periodic rescan", self.inbox)
 
     async def scan_once(self) -> int:
-        """Take every complete file now in the inbox; returns how many were handed on."""
+        """Take every complete file now in the inbox; returns how many were handed on.
+
+        Raises UnsafeFolder, taking nothing, while done/ or failed/ cannot be written safely.
+        """
+        with InboxFolders(self.inbox) as folders:
+            return await self._take_ready(folders)
+
+    async def _take_ready(self, folders: InboxFolders) -> int:
         handed_on = 0
         ready = self._ready_files()
         while ready:
             batch: list[_Taken] = []
             while ready and len(batch) < self._batch_size:
-                path = ready.pop(0)
-                if not await self._claim(path.name):
+                name = ready.pop(0)
+                if not await self._claim(name):
                     continue
-                taken = await anyio.to_thread.run_sync(self._take, path)
+                taken = await anyio.to_thread.run_sync(self._take, folders, name)
                 if taken is None:  # another replica filed it away between listing and claim
-                    await self._release(path.name)
+                    await self._release(name)
                     continue
                 batch.append(taken)
             try:
                 await self._publish([taken.outcome for taken in batch])
                 for taken in batch:  # only once Redis holds the message may the file leave the inbox
-                    await anyio.to_thread.run_sync(self._file_away, taken)
+                    await anyio.to_thread.run_sync(self._file_away, folders, taken)
             finally:
                 for taken in batch:
-                    await self._release(taken.path.name)
+                    await self._release(taken.name)
             handed_on += len(batch)
         return handed_on
 
-    def _ready_files(self) -> list[Path]:
+    def _ready_files(self) -> list[str]:
         now = time.monotonic()
         present: set[str] = set()
-        ready: list[Path] = []
+        ready: list[str] = []
         with os.scandir(self.inbox) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
-                if is_ignored(entry.name) or entry.is_dir(follow_symlinks=False):
+                # done/ and failed/ are never documents, even when something else stands in their place.
+                if entry.name in (DONE_DIR, FAILED_DIR) or is_ignored(entry.name):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
                     continue
                 present.add(entry.name)
                 try:
@@ -160,70 +177,54 @@ class InboxWatcher:
                     continue
                 self._stranded.pop(entry.name, None)
                 if self._tracker.is_stable(entry.name, size=stat.st_size, mtime_ns=stat.st_mtime_ns, now=now):
-                    ready.append(Path(entry.path))
+                    ready.append(entry.name)
         self._tracker.retain_only(present)
         return ready
 
-    def _take(self, path: Path) -> _Taken | None:
+    def _take(self, folders: InboxFolders, name: str) -> _Taken | None:
         """Read and decode one file; None if it vanished (another replica or the user took it)."""
-        file_name = _display_name(path.name)
+        file_name = _display_name(name)
         try:
-            raw = self._read_bytes(path)
+            seen = folders.look(name)
+        except FileNotFoundError:
+            return None
+        try:
+            raw = folders.read(name, seen, self._max_bytes)
         except FileNotFoundError:
             return None
         except UnreadableDocument as exc:
-            return _Taken(path, _failure(None, file_name, str(exc)))
+            return _Taken(name, seen, _failure(None, file_name, str(exc)))
         doc_id = document_id(raw)
         try:
             decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
         except UnreadableDocument as exc:
-            return _Taken(path, _failure(doc_id, file_name, str(exc)))
+            return _Taken(name, seen, _failure(doc_id, file_name, str(exc)))
         except Exception as exc:  # a parser bug must cost this one file, not stall the inbox behind it
             log.exception("unexpected error reading %s", file_name)
             return _Taken(
-                path, _failure(doc_id, file_name, f"could not be read: {type(exc).__name__}: {exc}")
+                name, seen, _failure(doc_id, file_name, f"could not be read: {type(exc).__name__}: {exc}")
             )
-        return _Taken(path, ingested_document(raw, file_name, decoded))
+        return _Taken(name, seen, ingested_document(raw, file_name, decoded))
 
-    def _read_bytes(self, path: Path) -> bytes:
-        if path.is_symlink():
-            target = path.resolve()
-            if not target.is_relative_to(self.inbox.resolve()):
-                raise UnreadableDocument(f"symbolic link to {target}, outside the inbox: not followed")
-        if not os.path.lexists(path):
-            raise FileNotFoundError(path)
-        if not path.is_file():
-            raise UnreadableDocument("not a regular file (a folder, device or broken link)")
-        size = path.stat().st_size
-        if size > self._max_bytes:
-            raise UnreadableDocument(f"file is {size} bytes, over the {self._max_bytes}-byte limit")
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise UnreadableDocument(f"cannot read: {exc.strerror or exc}") from exc
-
-    def _file_away(self, taken: _Taken) -> None:
+    def _file_away(self, folders: InboxFolders, taken: _Taken) -> None:
         """Move a handed-on file to done/ or failed/; a file that cannot move is never handed on again."""
-        name = taken.path.name
+        name = taken.name
         try:
             if isinstance(taken.outcome, DocumentIngested):
-                taken.path.rename(free_destination(self.done, name))
+                folders.move_to_done(name, taken.seen)
                 log.info("ingested %s (%s)", taken.outcome.file_name, taken.outcome.doc_id[:12])
             else:
-                destination = free_destination(self.failed, name)
-                taken.path.rename(destination)
-                error_file = destination.with_name(destination.name + ".error.txt")
-                error_file.write_text(taken.outcome.reason + "\n", encoding="utf-8")
+                folders.move_to_failed(name, taken.seen, taken.outcome.reason)
                 log.warning("failed %s: %s", taken.outcome.file_name, taken.outcome.reason)
+        except Replaced:
+            log.info("%s changed while it was read; the new file is taken at a later scan", name)
         except OSError as exc:
             # Its message is already in Redis: publishing it again every scan would repeat the work.
             log.error(
                 "%s was handed on but cannot leave the inbox (%s); it stays until it changes", name, exc
             )
             with contextlib.suppress(OSError):
-                stat = taken.path.stat(follow_symlinks=False)
+                stat = folders.look(name)
                 self._stranded[name] = (stat.st_size, stat.st_mtime_ns)
         self._tracker.forget(name)
 

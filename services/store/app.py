@@ -13,7 +13,7 @@ from faststream import Context, FastStream
 from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessage, RedisStreamMessage
 from sqlalchemy.exc import DBAPIError
 
-from services.store.database import DocumentStore, is_bad_data
+from services.store.database import DocumentStore, is_bad_data, is_server_away
 from shared.broker import (
     Heartbeat,
     batch_subscription,
@@ -30,6 +30,7 @@ from shared.broker import (
     retire_consumer,
 )
 from shared.contracts import DeadLetter, DocumentExtracted
+from shared.servers import Server, StageApp, server_address, wait_for_redis, wait_until_up
 from shared.settings import Settings
 from shared.streams import Topology
 
@@ -47,10 +48,17 @@ def create_app(settings: Settings) -> FastStream:
     inputs = [(topology.extracted, STAGE), (topology.dead_letter, STAGE)]
     refresh_s = settings.reclaim_idle_ms / 1000 / 3
 
+    database_url = settings.require_database_url()
+    postgres = Server("Postgres", server_address(database_url, 5432), is_server_away)
+
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        await wait_for_redis(redis_url, stopping=app.stopping)
+        # Both servers before joining the groups: a stage stopped while it waits leaves no consumer behind.
+        store = await wait_until_up(
+            postgres, lambda: anyio.to_thread.run_sync(DocumentStore, database_url), stopping=app.stopping
+        )
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
-        store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
         app.context.set_global("store", store)
         beat = beating(redis_url, prefix=settings.stream_prefix, stage=STAGE, consumer=settings.consumer_name)
         # Joined once the database answers, so that a start that fails leaves no consumer behind.
@@ -63,7 +71,7 @@ def create_app(settings: Settings) -> FastStream:
             store.close()
             await retire_consumer(redis_url, inputs, settings.consumer_name)
 
-    app = FastStream(broker, lifespan=lifespan)
+    app = StageApp(broker, lifespan=lifespan)
 
     async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore) -> None:
         documents, invalid = parse_contracts(DocumentExtracted, raw)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 from services.store import repository
@@ -20,6 +20,8 @@ from shared.contracts import DeadLetter, DocumentExtracted
 
 # SQLSTATE classes that say the data is wrong, not the database: retrying cannot help.
 _BAD_DATA_CLASSES = ("22", "23", "54")  # data exception, integrity constraint, program limit exceeded
+# Admin or crash shutdown, cannot connect now, too many connections: the server is coming or going.
+_SERVER_AWAY_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
 def is_bad_data(error: Exception) -> bool:
@@ -28,6 +30,18 @@ def is_bad_data(error: Exception) -> bool:
         getattr(getattr(error, "orig", None), "sqlstate", None) if isinstance(error, DBAPIError) else None
     )
     return bool(sqlstate) and str(sqlstate)[:2] in _BAD_DATA_CLASSES
+
+
+def is_server_away(error: BaseException) -> bool:
+    """True when Postgres cannot be reached (down, starting, restarting, too busy): waiting may help.
+
+    A refused connection carries no SQLSTATE, and nor does a server that answers "starting up"
+    or "password authentication failed" at connect time: all are waited for, each logged once.
+    """
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+    return not sqlstate or sqlstate[:2] == "08" or sqlstate in _SERVER_AWAY_STATES
 
 
 def read_indicator_catalog() -> list[dict[str, Any]]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from services.ingest.inbox import StabilityTracker, free_destination, is_ignored
+from services.ingest.inbox import StabilityTracker, check_plain_name, destination_names, is_ignored
 
 
 @pytest.mark.parametrize(
@@ -51,17 +50,22 @@ def test_files_that_left_are_forgotten() -> None:
     assert not tracker.waiting
 
 
-def test_destinations_never_overwrite(tmp_path: Path) -> None:
-    assert free_destination(tmp_path, "a.txt") == tmp_path / "a.txt"
-    (tmp_path / "a.txt").write_text("1")
-    (tmp_path / "a-2.txt").write_text("2")
-    assert free_destination(tmp_path, "a.txt") == tmp_path / "a-3.txt"
+def test_destinations_number_their_way_past_taken_names() -> None:
+    names = destination_names("a.txt")
+    assert [next(names) for _ in range(3)] == ["a.txt", "a-2.txt", "a-3.txt"]
 
 
-def test_very_long_names_are_shortened_to_leave_room_for_suffixes(tmp_path: Path) -> None:
+def test_very_long_names_are_shortened_to_leave_room_for_suffixes() -> None:
     name = "报" * 80 + ".txt"  # 244 bytes in UTF-8
-    first = free_destination(tmp_path, name)
-    first.write_text("1")
-    second = free_destination(tmp_path, name)
-    assert second.suffix == ".txt" and second != first
-    assert len(os.fsencode(second.name + ".error.txt")) <= 255
+    names = destination_names(name)
+    first, second = next(names), next(names)
+    assert first.endswith(".txt") and second.endswith("-2.txt")
+    assert len(os.fsencode(second + ".error.txt")) <= 255
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../x.txt", "sub/x.txt", "/etc/passwd", "x\0.txt"])
+def test_names_written_cannot_leave_their_folder(name: str) -> None:
+    with pytest.raises(ValueError, match="not a plain file name"):
+        check_plain_name(name)
+    with pytest.raises(ValueError):
+        next(destination_names(name))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import services.ingest.folders as folders_module
 import services.ingest.watcher as watcher_module
 from services.ingest.watcher import InboxWatcher, Outcome
 from shared.contracts import DeadLetter, DocumentIngested
@@ -75,7 +76,10 @@ async def test_an_unexpected_reader_error_fails_that_file_only(
 async def test_a_file_that_cannot_be_moved_is_not_published_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(watcher_module, "free_destination", lambda folder, name: tmp_path / "gone" / name)
+    def refuse(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(folders_module, "rename_noreplace", refuse)
     publish = Recorder()
     watcher = _watcher(tmp_path, publish)
     (tmp_path / "a.txt").write_bytes(REPORT)

@@ -1,0 +1,110 @@
+"""Redis and Postgres servers a test starts itself, on free ports, and stops by their own PIDs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+NOBODY = 65534
+# initdb and postgres refuse to run as root: as root, the server runs as this uid instead.
+_AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_binaries() -> Path | None:
+    """The folder of initdb and postgres, if this machine has them."""
+    initdb = shutil.which("initdb")
+    if initdb is None:
+        return None
+    return Path(os.path.realpath(initdb)).parent
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a server this test started, by its PID."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextmanager
+def redis_server(port: int, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """redis-server on 127.0.0.1:port, nothing persisted, stopped on leaving."""
+    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)]
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[Path]:
+    """A fresh Postgres data folder (initdb, trust, superuser `postgres`), owned by whoever runs it."""
+    binaries = postgres_binaries()
+    assert binaries is not None
+    base = Path(tempfile.mkdtemp(prefix="wenming-pg-"))
+    try:
+        if os.geteuid() == 0:
+            os.chown(base, NOBODY, NOBODY)
+        command = [str(binaries / "initdb"), "-D", str(base / "data"), "-U", "postgres", "--auth=trust"]
+        subprocess.run(
+            [*(_AS_NOBODY if os.geteuid() == 0 else []), *command],
+            check=True,
+            capture_output=True,
+            cwd=base,
+        )
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server(cluster: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """postgres on 127.0.0.1:port for a cluster made by postgres_cluster(), fast-shut down on leaving."""
+    binaries = postgres_binaries()
+    assert binaries is not None
+    command = [str(binaries / "postgres"), "-D", str(cluster / "data"), "-p", str(port), "-k", str(cluster)]
+    command += ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+    process = subprocess.Popen(
+        [*(_AS_NOBODY if os.geteuid() == 0 else []), *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cluster,
+    )
+    try:
+        yield process
+    finally:
+        stop(process, signal.SIGINT)  # SIGINT: Postgres's fast shutdown
+
+
+def wait_for_text(log_file: Path, text: str, *, timeout: float = 60.0) -> str:
+    """The log's content once it holds `text`; fails with the log at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        content = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+        if text in content:
+            return content
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not logged within {timeout}s; the log:\n{content}")
+        time.sleep(0.1)
