@@ -272,6 +272,8 @@ def _configure_logging(verbose: bool) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Alembic announces each of its plugins: noise even with -v.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # A server coming back is worth a line as much as its going away, quiet or not.
+    logging.getLogger("shared.servers").setLevel(logging.INFO)
     # Libraries that print through handlers of their own (faststream's banners in colour, jieba's
     # dictionary loading) speak through ours instead, at our level.
     for logger in list(logging.root.manager.loggerDict.values()):
