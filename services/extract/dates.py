@@ -104,12 +104,13 @@ def find_years(compact: str) -> list[YearMention]:
 def find_publication_date(text: str, *, head_chars: int = 600) -> date | None:
     """The first full date near the top of the page (the byline date), if any."""
     head = fold_width(text[:head_chars])
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(head):
-            try:
-                return date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
-            except ValueError:
-                continue
+    # The first date written, whichever way it is written ('2023-11-08' before '1959年10月1日' below it).
+    found = sorted((m.start(), m) for pattern in _DATE_PATTERNS for m in pattern.finditer(head))
+    for _, m in found:
+        try:
+            return date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+        except ValueError:
+            continue
     return None
 
 

@@ -60,7 +60,8 @@ def _change_before(compact: str, figure: Figure) -> Change | None:
         return None
     word = verb.group("verb")
     before_verb = lead[: verb.start("verb")]
-    if any((before_verb + word).endswith(stem) for stem in _NOT_A_CHANGE_BEFORE):
+    compared = bool(_COMPARISON.search(before_verb))
+    if not compared and any((before_verb + word).endswith(stem) for stem in _NOT_A_CHANGE_BEFORE):
         return None
     if len(word) == 1 and not _single_character_verb(before_verb, word):
         return None

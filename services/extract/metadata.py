@@ -10,6 +10,8 @@ from .dates import find_publication_date
 from .sentences import heading_level
 
 _HEAD_LINES = 15
+# A line of running text: it ends a sentence or goes on after a comma.
+_BODY_LINE = re.compile(r"[。！？!?]\s*$|[，；].{8,}")
 # A byline stands near the top; a date further down signs off a notice or a letter.
 _BYLINE_LINES = 6
 _DATE_LINE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
@@ -39,8 +41,8 @@ def _lines(text: str) -> list[str]:
 
 
 def find_title(text: str) -> str | None:
-    """The headline: the line right above the date/source line, else the first real line."""
-    lines = _lines(text)[:_HEAD_LINES]
+    """The headline: the line right above the byline's date, else the first real line."""
+    lines = head_lines(text)
     for i, line in enumerate(lines[:_BYLINE_LINES]):
         if _DATE_LINE.search(line) and len(line) <= 80:
             for candidate in reversed(lines[:i]):
@@ -49,11 +51,21 @@ def find_title(text: str) -> str | None:
                     return candidate
             break
     # No byline: the page's first real line, unless the page starts mid-text.
-    for line in lines:
+    for line in lines or _lines(text)[:1]:
         if _CHROME.search(line):
             continue
         return line if 6 <= len(line) <= 80 and "。" not in line else None
     return None
+
+
+def head_lines(text: str) -> list[str]:
+    """The page's lines above its body: a notice's sign-off date or a date in the text is not a byline."""
+    head = []
+    for line in _lines(text)[:_HEAD_LINES]:
+        if _BODY_LINE.search(line):
+            break
+        head.append(line)
+    return head
 
 
 def find_author(text: str) -> str | None:
@@ -78,4 +90,5 @@ def find_source(text: str) -> str | None:
 
 def read_page_facts(text: str) -> PageFacts:
     """Title, publication date, source outlet and author of a normalized page."""
-    return PageFacts(find_title(text), find_publication_date(text), find_source(text), find_author(text))
+    published = find_publication_date("\n".join(head_lines(text)))
+    return PageFacts(find_title(text), published, find_source(text), find_author(text))

@@ -285,7 +285,14 @@ def _sentence_place(
             return fallback
         if section_place is not None and place.is_within(section_place):
             clause_end = _clause_end(resolver.text, mention.end)
-            others = {p for m, p in named if p.level != "province" and p != place and m.start < clause_end}
+            others = {
+                p
+                for m, p in named
+                if p.level != "province"
+                and p != place
+                and m.start < clause_end
+                and not _NEIGHBOUR_AFTER.match(resolver.text, m.end)
+            }
             if others - {section_place} or LIST_AFTER.match(resolver.text, mention.end):
                 # 'A区…、B县…等10个项目': a list across the city's districts speaks for the city.
                 return section_place

@@ -19,6 +19,8 @@ _BARE_NUMBER = re.compile(r"^(?P<sign>[+＋\-－−])?(?P<number>\d+(?:,\d{3})*(
 _SIGNED = re.compile(r"^(?P<sign>[+＋\-－−])(?=\d)")
 _UNIT_IN_BRACKETS = re.compile(r"[（(](?P<unit>[^（()）]{1,6})[)）]\s*$")
 _MIN_CELLS = 3
+# A column named by its year ('2023年', '2023年度', '2023'): a header cell, not a value.
+_YEAR_LABEL = re.compile(r"^(?:19|20)\d{2}(?:年度?)?$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def read_table_row(text: str, sentence: Sentence, reading: TableReading) -> Tabl
     cells = cells_of(text, para.start, para.end)
     if len(cells) < _MIN_CELLS:
         return None
-    if not any(_has_digit(c.text) for c in cells):
+    if not any(_has_digit(c.text) and not _YEAR_LABEL.match(c.text) for c in cells):
         reading.header = [c.text for c in cells]  # a header row: remember its columns
         reading.unit_column = next((i for i, h in enumerate(reading.header) if _UNIT_HEADER.match(h)), None)
         return TableFigures([], {})
@@ -84,6 +86,8 @@ def read_table_row(text: str, sentence: Sentence, reading: TableReading) -> Tabl
                 if reading.unit_column is not None and reading.unit_column < len(cells)
                 else _bracketed_unit(header) or row_unit
             )
+        if bare and not unit:
+            return None  # a number with no unit anywhere: a line of words ('● 城市书房 130 家'), not a row
         found = _cell_figures(cell, bare, unit)
         for figure, sign in found:
             start = position.get(cell.start + figure.start)

@@ -96,6 +96,5 @@ def test_each_spotted_sentence_gets_one_change_per_figure() -> None:
     assert figure_changes(spotted) == [[None], ["decrease", "decrease"]]
 
 
-@pytest.mark.xfail(strict=True, reason="'年增' (annual growth) blocks the verb even after '比上年'")
 def test_a_one_character_verb_after_a_comparison_with_last_year() -> None:
     assert changes("接待游客比上年增5%") == [("5%", "increase")]

@@ -143,10 +143,6 @@ def test_a_district_beside_another_city_on_a_page_naming_no_place(extractor: Ext
     assert metric.city == "佛山市南海区"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the neighbour in '与X相邻的' counts as another place named: the sentence reads as a list → city",
-)
 def test_a_district_beside_another_city_on_its_own_citys_page(extractor: Extractor) -> None:
     text = "佛山：创建纪实\n\n佛山市持续推进创建。与广州相邻的南海区新建口袋公园20个。"
     (metric,) = extract(extractor, text)

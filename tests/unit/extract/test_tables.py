@@ -96,19 +96,11 @@ def test_a_prose_line_with_spaces_is_no_table() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a header naming years has digits, so it is read as a data row and the 单位 column is lost",
-)
 def test_a_unit_column_under_a_header_of_years() -> None:
     text = "指标\t单位\t2022年\t2023年\n注册志愿者\t万名\t10.5\t12.5\n"
     assert [(surface, value) for surface, value, *_ in cells(text)] == [("10.5", 105_000), ("12.5", 125_000)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a line of words with a spaced number and no punctuation is read as a table row: figure dropped",
-)
 def test_a_list_item_with_a_spaced_number_keeps_its_figure() -> None:
     assert [surface for surface, *_ in cells("● 城市书房 130 家\n● 注册志愿者 12.5 万名\n")] == [
         "130家",

@@ -223,10 +223,6 @@ def test_a_dateline_gives_the_publication_date() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a title is taken from the line above a sign-off date even when that line is a sentence",
-)
 def test_a_sentence_above_a_sign_off_date_is_not_the_title() -> None:
     text = (
         "关于做好2023年文明创建工作的通知\n各区文明办：\n现将有关事项通知如下。\n三、工作要求\n2023年5月8日\n"
@@ -234,10 +230,6 @@ def test_a_sentence_above_a_sign_off_date_is_not_the_title() -> None:
     assert read_page_facts(text).title == "关于做好2023年文明创建工作的通知"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dates written with 年月日 are tried before ISO dates, so a body date beats the byline",
-)
 def test_the_bylines_date_wins_over_a_date_in_the_body() -> None:
     text = (
         "某市文明创建纪实\n发布时间：2023-11-08 来源：某某日报\n某市于1959年10月1日建市，今年新建公园20个。\n"
@@ -245,7 +237,6 @@ def test_the_bylines_date_wins_over_a_date_in_the_body() -> None:
     assert read_page_facts(text).published_on == date(2023, 11, 8)
 
 
-@pytest.mark.xfail(strict=True, reason="the first full date in the page's head is taken, wherever it stands")
 def test_a_date_in_the_body_is_not_the_publication_date() -> None:
     text = "某市文明创建纪实\n\n某市于1959年10月1日建市，今年新建公园20个。\n"
     assert read_page_facts(text).published_on is None
