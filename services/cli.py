@@ -22,12 +22,17 @@ if TYPE_CHECKING:  # the commands import what they need, so that the quick ones 
 METRIC_COLUMNS = (
     "file",
     "value",
+    "value_max",
     "unit_kind",
     "measure_word",
     "qualifier",
+    "change",
     "indicator",
     "subject",
     "city",
+    "place_code",
+    "place_level",
+    "place_basis",
     "year",
     "surface",
     "start",
@@ -130,7 +135,21 @@ class _Progress:
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:
-    columns = ("file", "surface", "value", "unit_kind", "qualifier", "indicator", "city", "year", "subject")
+    columns = (
+        "file",
+        "surface",
+        "value",
+        "value_max",
+        "unit_kind",
+        "qualifier",
+        "change",
+        "indicator",
+        "city",
+        "place_level",
+        "place_basis",
+        "year",
+        "subject",
+    )
     cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
     widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
     for line in [list(columns), *cells]:

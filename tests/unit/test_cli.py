@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import build_parser, main
+from services.cli import METRIC_COLUMNS, build_parser, main
 from services.supervisor import INSTANCE_FILE, without_password
 
 
@@ -49,28 +49,33 @@ def test_extract_fields_and_formats(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = _run(capsys, "extract", str(report), "--format", "jsonl")
     figure = json.loads(out.splitlines()[0])
     assert code == 0
-    for field in (
-        "file",
-        "value",
-        "unit_kind",
-        "measure_word",
-        "qualifier",
-        "indicator",
-        "subject",
-        "city",
-        "year",
-        "surface",
-        "start",
-        "end",
-        "sentence",
-    ):
+    for field in METRIC_COLUMNS:
         assert field in figure
     assert report.read_text(encoding="utf-8")[figure["start"] : figure["end"]] == figure["surface"]
 
     code, out, _ = _run(capsys, "extract", str(report), "--format", "csv")
-    assert out.splitlines()[0].startswith("file,value,unit_kind")
+    assert out.splitlines()[0] == ",".join(METRIC_COLUMNS)
     code, out, _ = _run(capsys, "extract", str(report), "--format", "table")
     assert "438个" in out
+    for column in ("change", "value_max", "place_level", "place_basis"):
+        assert column in out.splitlines()[0]
+
+
+def test_extract_prints_the_meaning_and_the_place_basis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "老河口市"
+    folder.mkdir()
+    report = folder / "report.txt"
+    report.write_text("工作简报\n今年满意率同比提高1.5个百分点，每户补贴3万—5万元。", encoding="utf-8")
+
+    code, out, _ = _run(capsys, "extract", str(report), "--format", "jsonl")
+    points, subsidy = (json.loads(line) for line in out.splitlines())
+    assert code == 0
+    assert (points["unit_kind"], points["change"]) == ("percentage_point", "increase")
+    assert (subsidy["value"], subsidy["value_max"]) == (30000, 50000)
+    # The text names no place: the folder it was dropped in does.
+    assert (points["city"], points["place_code"], points["place_basis"]) == ("老河口市", "420682", "file")
 
 
 def test_env_without_a_running_pipeline_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
