@@ -11,10 +11,10 @@ import ahocorasick
 from shared.contracts import Change
 
 from .catalog import CLOSING_QUOTES, DROP_QUOTES, QUOTE_FOLD, QUOTE_MARKS, Indicator, Match, anchor_of
-from .figures import Figure
+from .figures import Figure, find_figures
 from .lexicon import Lexicon
 from .page import Spotted
-from .sentences import segment_bounds
+from .sentences import clause_bounds, segment_bounds
 
 
 class IndicatorMatcher:
@@ -57,6 +57,8 @@ class IndicatorMatcher:
             return _lacks_noun(compact, spot.figures[i], spot.clauses[i], spot.figures, self._lexicon)
 
         matches = self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
+        for i, label in spot.labels.items():
+            matches[i] = matches[i] or self._match_label(label)
         for i, match in enumerate(matches):
             if match is None:
                 continue
@@ -68,6 +70,16 @@ class IndicatorMatcher:
             ):
                 matches[i] = None
         return matches
+
+    def _match_label(self, label: tuple[str, str]) -> Match | None:
+        """The indicator a table column's header names ('注册志愿者（万人）'), read as '注册志愿者1万人'."""
+        name, unit = label
+        phrase = f"{name}1{unit}"
+        stated = [f for f in find_figures(phrase) if f.number_start == len(name)]
+        if not stated:
+            return None
+        (match,) = self.match_sentence(phrase, stated, [clause_bounds(phrase, len(name))], [False])
+        return match
 
     def match_sentence(
         self,

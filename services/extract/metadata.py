@@ -14,6 +14,7 @@ _HEAD_LINES = 15
 _BODY_LINE = re.compile(r"[。！？!?]\s*$|[，；].{8,}")
 # A byline stands near the top; a date further down signs off a notice or a letter.
 _BYLINE_LINES = 6
+_DATED_MASTHEAD_MAX = 30
 _DATE_LINE = re.compile(r"(?:19|20)\d{2}\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})")
 _SOURCE = re.compile(r"(?:来源|稿源|出处)\s*[:：]\s*(?P<source>[^\s|｜丨]{2,30})")
 _AUTHOR = re.compile(
@@ -50,10 +51,10 @@ def find_title(text: str) -> str | None:
                 if not _CHROME.search(candidate) and len(candidate) >= 6 and not heading_level(candidate):
                     return candidate
             break
-    # No byline: the page's first real line, unless the page starts mid-text.
+    # No byline above the title: the page's first real line, unless the page starts mid-text.
     for line in lines or _lines(text)[:1]:
-        if _CHROME.search(line):
-            continue
+        if _CHROME.search(line) or (_DATE_LINE.search(line) and len(line) <= _DATED_MASTHEAD_MAX):
+            continue  # '四川日报 2024年4月2日': the paper and its date, above the title
         return line if 6 <= len(line) <= 80 and "。" not in line else None
     return None
 

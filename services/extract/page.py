@@ -55,6 +55,9 @@ class Spotted:
     figures: list[Figure]
     clauses: list[tuple[int, int]]
     signs: dict[int, str] = field(default_factory=dict)  # a table cell's '+'/'-' before figure i
+    labels: dict[int, tuple[str, str]] = field(
+        default_factory=dict
+    )  # what figure i's column counts, its unit
 
 
 def read_page(text: str, sections: Sequence[Section] = ()) -> Page:
@@ -84,7 +87,8 @@ def spot_figures(page: Page) -> list[Spotted]:
         figures = row.figures if row is not None else find_figures(sentence.compact)
         if figures:
             clauses = [clause_bounds(sentence.compact, f.number_start) for f in figures]
-            spotted.append(Spotted(index, sentence, figures, clauses, row.signs if row else {}))
+            signs, labels = (row.signs, row.labels) if row else ({}, {})
+            spotted.append(Spotted(index, sentence, figures, clauses, signs, labels))
     return spotted
 
 

@@ -197,8 +197,9 @@ _WHOLE_AFTER = re.compile(r"全(?:市|省|区|县|州|盟|旗)")
 _ORGAN_AFTER = re.compile(
     r"(?:省|自治区)?(?:委|政府|人大|政协|文明办|文明委|宣传部|党委|人民|日报|卫视|新闻)"
 )
-# '与肇庆相邻的佛山市…': the first place only describes the second, which leads the sentence.
-_NEIGHBOUR_AFTER = re.compile(r"(?:相邻|毗邻|接壤|相连|一江之隔)的")
+# '与肇庆相邻的佛山市…', '延边朝鲜族自治州首府延吉市…': the first place only describes the second, which
+# leads the sentence.
+_NEIGHBOUR_AFTER = re.compile(r"(?:相邻|毗邻|接壤|相连|一江之隔)的|首府|下辖的?|所辖的?")
 
 
 def _read_segment_head(sentence: Sentence, resolver: PlaceResolver, state: _PlacesInForce) -> None:
@@ -229,7 +230,7 @@ def _title_place(page: Page, resolver: PlaceResolver) -> Place | None:
     subjects = [
         p for m, p in named if not _VENUE.match(page.text, m.end) or page.text[m.start - 1 : m.start] != "在"
     ]
-    return most_specific(subjects or [p for _, p in named])
+    return most_specific(subjects)
 
 
 def _section_place(
@@ -249,7 +250,7 @@ def _section_place(
         if place is not None:
             return PlaceCall(place, "section")
     single = len(page.sections) == 1
-    if single and province is not None:
+    if province is not None:  # a province's report: a part that names no place of its own is the province's
         return province
     if single and title_place is not None and title_place.level != "province":
         return PlaceCall(title_place, "title")

@@ -14,10 +14,11 @@ from .sentences import Sentence, clause_bounds
 # What may stand before a place that leads a sentence: a quote or bracket, a bullet sign ('▲禹州市…'), a
 # date, a time word, a short opening clause ('从各地情况看，', '另外，') or a connective.
 _LEAD_BODY = (
-    r"[“”\"「」]?(?:[【\[〔][^】\]〕]{1,10}[】\]〕])?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
+    r"[|｜]?[“”\"「」]?(?:[【\[〔][^】\]〕]{1,10}[】\]〕])?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
     rf"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d{ORDINAL_NUMERALS}]+[、.．)）]?)?"
     r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?"
     r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
+    r"|(?:截至|截止到?)(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:底|末)?[,，]"
     r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"
     r"(?:记者)?(?:在|由|据|从|以)?"
     r"(?:(?:与|和|同)[^，,。；;]{1,10}(?:相邻|毗邻|接壤|相连|一江之隔)的)?"
@@ -38,12 +39,16 @@ def whole_place(compact: str, place: Place | None, section_place: Place | None) 
     if m is None:
         return None
     scope = m.group("scope")
+    # '在全省率先…' in a city's report compares the city: it is still the city's figure. Without 在, a
+    # district's '全市…' is its city's whole.
+    comparing = compact[: m.start("scope")].endswith("在")
     for candidate in (place, section_place):
         if candidate is None:
             continue
         for level in (candidate, *reversed(candidate.parents)):
-            if level is not candidate and section_place is not None and not level.is_within(section_place):
-                break  # '在全省率先…' in a city's report compares the city; it is still the city's figure
+            outside = section_place is not None and not level.is_within(section_place)
+            if level is not candidate and outside and (comparing or scope != "全市"):
+                break
             if scope == "全省" and level.level == "province":
                 return level
             if scope == "全市" and (level.level == "prefecture" or level.name.endswith("市")):

@@ -19,6 +19,7 @@ _BARE_NUMBER = re.compile(r"^(?P<sign>[+＋\-－−])?(?P<number>\d+(?:,\d{3})*(
 _SIGNED = re.compile(r"^(?P<sign>[+＋\-－−])(?=\d)")
 _UNIT_IN_BRACKETS = re.compile(r"[（(](?P<unit>[^（()）]{1,6})[)）]\s*$")
 _MIN_CELLS = 3
+_RULE = re.compile(r"^:?-{2,}:?$")
 # A column named by its year ('2023年', '2023年度', '2023'): a header cell, not a value.
 _YEAR_LABEL = re.compile(r"^(?:19|20)\d{2}(?:年度?)?$")
 
@@ -41,6 +42,9 @@ class TableReading:
 class TableFigures:
     figures: list[Figure]
     signs: dict[int, str]  # figure index → '+' or '-' written before it in its cell
+    # figure index → what its column counts and in what unit (('注册志愿者', '万人')), for a cell whose
+    # column header names the measure ('注册志愿者（万人）'): the row itself does not say it.
+    labels: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def cells_of(text: str, start: int, end: int) -> list[Cell]:
@@ -66,6 +70,8 @@ def read_table_row(text: str, sentence: Sentence, reading: TableReading) -> Tabl
     cells = cells_of(text, para.start, para.end)
     if len(cells) < _MIN_CELLS:
         return None
+    if all(_RULE.match(c.text) for c in cells):
+        return TableFigures([], {})  # '|---|---|': the rule under a header
     if not any(_has_digit(c.text) and not _YEAR_LABEL.match(c.text) for c in cells):
         reading.header = [c.text for c in cells]  # a header row: remember its columns
         reading.unit_column = next((i for i, h in enumerate(reading.header) if _UNIT_HEADER.match(h)), None)
@@ -74,18 +80,21 @@ def read_table_row(text: str, sentence: Sentence, reading: TableReading) -> Tabl
     row_unit = _bracketed_unit(cells[0].text) or (_bracketed_unit(cells[1].text) if len(cells) > 1 else None)
     figures: list[Figure] = []
     signs: dict[int, str] = {}
+    labels: dict[int, tuple[str, str]] = {}
     for column, cell in enumerate(cells):
         header = reading.header[column] if column < len(reading.header) else ""
         if column == reading.unit_column or _NOT_A_VALUE_HEADER.search(header):
             continue
         bare = _BARE_NUMBER.match(cell.text)
         unit = None
+        label: tuple[str, str] | None = None
         if bare:
-            unit = (
-                cells[reading.unit_column].text
-                if reading.unit_column is not None and reading.unit_column < len(cells)
-                else _bracketed_unit(header) or row_unit
-            )
+            if reading.unit_column is not None and reading.unit_column < len(cells):
+                unit = cells[reading.unit_column].text
+            elif header_unit := _bracketed_unit(header):
+                unit, label = header_unit, (_UNIT_IN_BRACKETS.sub("", header), header_unit)
+            else:
+                unit = row_unit
         if bare and not unit:
             return None  # a number with no unit anywhere: a line of words ('● 城市书房 130 家'), not a row
         found = _cell_figures(cell, bare, unit)
@@ -97,6 +106,8 @@ def read_table_row(text: str, sentence: Sentence, reading: TableReading) -> Tabl
             shift = start - figure.start
             if sign:
                 signs[len(figures)] = sign
+            if label:
+                labels[len(figures)] = label
             figures.append(
                 replace(
                     figure,
@@ -109,7 +120,7 @@ def read_table_row(text: str, sentence: Sentence, reading: TableReading) -> Tabl
             )
     if not signs and not any(_BARE_NUMBER.match(c.text) for c in cells):
         return None  # nothing a cell adds: read the row as a sentence, with its words around the figures
-    return TableFigures(figures, signs)
+    return TableFigures(figures, signs, labels)
 
 
 def _cell_figures(cell: Cell, bare: re.Match[str] | None, unit: str | None) -> list[tuple[Figure, str]]:

@@ -66,7 +66,7 @@ UNITS: tuple[Unit, ...] = (
     Unit("m²", "area_m2", canonical="平方米"),
     Unit("km²", "area_m2", 1e6, canonical="平方公里"),
     Unit("公顷", "area_m2", 1e4),
-    Unit("亩", "area_m2", 666.67),
+    Unit("亩", "area_m2", 10000 / 15),  # a fifteenth of a hectare
     # volume (before length: 立方米 ends in 米)
     Unit("立方米", "volume_m3"),
     Unit("m³", "volume_m3", canonical="立方米"),

@@ -17,6 +17,10 @@ _WIRE_LEAD = re.compile(
     r"^(?:本报讯|新华社|本报|中新网|人民网|央广网)[^（(]{0,12}[（(](?P<names>[^）)]{1,30})[）)]"
 )
 _WIRE_PLAIN = re.compile(r"^(?:本报讯|新华社\S{0,6}电|本报\S{0,6}讯)")
+# A page's own date and source line ('2024年03月18日08:36 | 来源：内蒙古日报') heads no article.
+_SOURCE_LINE = re.compile(
+    r"(?:来源|稿源|发布时间|发布日期|发稿时间)\s*[:：]|^(?:19|20)\d{2}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}"
+)
 _SUBTITLE = re.compile(r"^(?:——|--|－－)")
 _BREAK = re.compile(r"^[\s\-—_=*＊◎·•~～#＝]{3,}$")
 # '浙江义乌市：小商品里的文明' — a headline led by a place and a colon opens that place's article.
@@ -48,6 +52,7 @@ def _is_headline(line: str) -> bool:
         and not any(ch in line for ch in "，,。；;")
         and not _BYLINE.match(line)
         and not _BREAK.match(line)
+        and not _SOURCE_LINE.search(line)
     )
 
 
