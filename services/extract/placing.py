@@ -247,7 +247,9 @@ def _section_place(
                 break
             head_end = para.end
         place = most_specific(p for _, p in resolver.in_span(section.start, head_end))
-        if place is not None:
+        # A headline naming only its province ('江西某县：…') says where, not whose: unless the page is the
+        # province's own report, the section is about the place it names most.
+        if place is not None and (place.level != "province" or province is not None):
             return PlaceCall(place, "section")
     single = len(page.sections) == 1
     if province is not None:  # a province's report: a part that names no place of its own is the province's

@@ -182,7 +182,7 @@ def test_phrases_in_the_figures_clause(
         ("收集群众意见建议5400余条。", 5400, "governance.issues_collected"),
         ("矛盾纠纷化解率达到97.5%。", 97.5, "governance.disposal_rate"),
         ("清运陈年垃圾3.6万立方米。", 36_000, "city.garbage_cleared_volume"),
-        ("复绿裸露黄土地120亩。", 80_000.4, "eco.green_space_added_area"),
+        ("复绿裸露黄土地120亩。", 80_000, "eco.green_space_added_area"),
     ],
 )
 def test_indicator_wording(extractor: Extractor, sentence: str, value: float, code: str | None) -> None:
