@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.offsets import OffsetMap, OffsetRun
 
 UnitKind = Literal[
     "person",
@@ -94,13 +96,32 @@ class DocumentNormalized(Contract):
     file_name: str
     original_text: str
     text: str
-    offsets: tuple[int, ...] = Field(description="offsets[i] is the index in original_text of text[i]")
+    offsets: tuple[int, ...] = Field(
+        description="offsets[i] is the index in original_text of text[i]; empty when offset_runs is set"
+    )
     script: Script
     encoding: str
     format: str
     size_bytes: int
     sections: tuple[Section, ...] = ()
     ingested_at: datetime
+    offset_runs: tuple[OffsetRun, ...] | None = Field(
+        default=None,
+        description="the same map as (start, shift) runs: text[i] for start <= i < the next start "
+        "is original_text[i + shift]",
+    )
+
+    @model_validator(mode="after")
+    def _one_map(self) -> DocumentNormalized:
+        if self.offset_runs is not None and self.offsets:
+            raise ValueError("offsets given both per character and as runs")
+        return self
+
+    def offset_map(self) -> OffsetMap:
+        """Where each character of `text` is in `original_text`."""
+        if self.offset_runs is None:  # a message from before offset_runs
+            return OffsetMap.from_offsets(self.offsets)
+        return OffsetMap(self.offset_runs, len(self.text))
 
 
 class DocumentExtracted(Contract):
