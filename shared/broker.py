@@ -260,6 +260,8 @@ async def transform_batch(
         except MissingContent as exc:
             letter = dead_letter(stage, str(exc), doc_id=document_id(document), file_name=file_name(document))
             outgoing.append((topology.dead_letter, letter))
+    held = set(fetched)
+    fetched.clear()  # the JSON of a large document's texts is not kept through the transform
     key_prefix = topology.contents
 
     def transform_all() -> list[tuple[str, Detached[Any]]]:
@@ -278,7 +280,7 @@ async def transform_batch(
 
     # One hop to a worker thread per batch: the event loop stays free for reads, acks and shutdown.
     results = await anyio.to_thread.run_sync(transform_all, limiter=limiter)
-    contents.keep(pipe, (detached for _, detached in results), held=fetched.keys())
+    contents.keep(pipe, (detached for _, detached in results), held=held)
     outgoing.extend((stream, detached.message) for stream, detached in results)
     await publish_all(broker, pipe, outgoing)
 

@@ -51,7 +51,10 @@ def by_reference(message: ContractT, *, inline_bytes: int, key_prefix: str) -> D
     reference."""
     fields = fields_by_reference(type(message))
     texts = [getattr(message, name) for name in fields if isinstance(getattr(message, name), str)]
-    if sum(len(text.encode()) for text in texts) <= inline_bytes:
+    # A character is at least one byte: only texts that might fit are encoded to be measured.
+    if all(len(text) <= inline_bytes for text in texts) and (
+        sum(len(text.encode()) for text in texts) <= inline_bytes
+    ):
         return Detached(message, {})
     update: dict[str, Any] = {}
     contents: dict[str, bytes] = {}

@@ -85,14 +85,16 @@ def create_app(settings: Settings) -> FastStream:
         parsed, invalid = parse_contracts(DocumentExtracted, raw)
         letters = [dead_letter(STAGE, reason, item) for item, reason in invalid]
         fetched = await contents.fetch(ref.key for document in parsed for ref in references(document))
+        documents: list[DocumentExtracted] = []
         for document in parsed:
             try:
-                document = resolved(document, fetched)
+                documents.append(resolved(document, fetched))
             except MissingContent as exc:
                 letters.append(
                     dead_letter(STAGE, str(exc), doc_id=document_id(document), file_name=file_name(document))
                 )
-                continue
+        fetched.clear()  # the JSON of a large document is not kept while it is stored
+        for document in documents:
             try:
                 outcome = await anyio.to_thread.run_sync(store.store, document)
                 log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))

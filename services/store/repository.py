@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from services.store.tables import Document, IndicatorRow, IngestLogEntry, Metric
 from shared.contracts import DeadLetter, DocumentExtracted
 
 StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
+# Rows sent per INSERT: a long report's figures are built and sent a slice at a time.
+_ROWS_PER_INSERT = 2_000
 
 
 def judge_version(stored: str | None, incoming: str) -> StoreOutcome:
@@ -51,7 +54,7 @@ def store_document(
             session,
             PassageRow,
             document.doc_id,
-            [
+            (
                 {
                     "document_id": document.doc_id,
                     "ordinal": n,
@@ -60,13 +63,13 @@ def store_document(
                     "search_terms": p.terms,
                 }
                 for n, p in enumerate(passages)
-            ],
+            ),
         )
         _replace_rows(
             session,
             MetricRow,
             document.doc_id,
-            [
+            (
                 {
                     "document_id": document.doc_id,
                     "ordinal": ordinal,
@@ -84,7 +87,7 @@ def store_document(
                     "sentence": metric.sentence,
                 }
                 for ordinal, metric in enumerate(document.metrics)
-            ],
+            ),
         )
     session.add(
         IngestLogEntry(
@@ -103,7 +106,7 @@ def _replace_rows(
     session: Session,
     table: type[PassageRow] | type[MetricRow],
     document_id: str,
-    rows: list[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
 ) -> None:
     """A document's rows of `table`, all replaced: a re-extraction may find fewer or other figures.
 
@@ -111,8 +114,9 @@ def _replace_rows(
     the ORM's per-object bookkeeping (and fetching back every id) made that take seconds per 10,000.
     """
     session.execute(delete(table).where(col(table.document_id) == document_id))
-    if rows:
-        session.execute(insert(table), rows)
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, _ROWS_PER_INSERT)):
+        session.execute(insert(table), chunk)
 
 
 def _upsert_document(session: Session, *, document: DocumentExtracted, now: datetime) -> None:
