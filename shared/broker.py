@@ -18,7 +18,9 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
+from shared.content_store import ContentStore
 from shared.contracts import DeadLetter
+from shared.references import Detached, MissingContent, by_reference, references, resolved
 from shared.settings import Settings
 from shared.streams import Topology, dead_letter_counter
 
@@ -238,31 +240,59 @@ async def transform_batch(
     topology: Topology,
     target: str,
     limiter: anyio.CapacityLimiter,
+    contents: ContentStore,
+    inline_bytes: int,
 ) -> None:
     """Validate a batch, transform each document with pure logic, and publish the results in one go.
 
-    Bad data (an invalid message, or a document the logic rejects) becomes a dead letter and is
-    acknowledged with the batch; a Redis error leaves the whole batch pending, to be reclaimed.
+    Referenced texts are fetched before the transform and results over `inline_bytes` published by
+    reference. Bad data (an invalid message, a text no longer kept, a document the logic rejects)
+    becomes a dead letter and is acknowledged with the batch; a Redis error leaves the whole batch
+    pending, to be reclaimed.
     """
-    valid, invalid = parse_contracts(model, raw_messages)
+    parsed, invalid = parse_contracts(model, raw_messages)
     outgoing: list[tuple[str, BaseModel]] = [
         (topology.dead_letter, dead_letter(stage, reason, raw)) for raw, reason in invalid
     ]
+    fetched = await contents.fetch(ref.key for document in parsed for ref in references(document))
+    valid: list[ContractT] = []
+    for document in parsed:
+        try:
+            valid.append(resolved(document, fetched))
+        except MissingContent as exc:
+            letter = dead_letter(stage, str(exc), doc_id=document_id(document), file_name=file_name(document))
+            outgoing.append((topology.dead_letter, letter))
+    held = set(fetched)
+    fetched.clear()  # the JSON of a large document's texts is not kept through the transform
+    key_prefix = topology.contents
 
-    def transform_all() -> list[tuple[str, BaseModel]]:
-        results: list[tuple[str, BaseModel]] = []
+    def transform_all() -> list[tuple[str, Detached[Any]]]:
+        results: list[tuple[str, Detached[Any]]] = []
         for document in valid:
             try:
-                results.append((target, transform(document)))
+                result = transform(document)
             except Exception as exc:  # the logic is pure: a failure is about this document, not the system
                 log.exception("%s failed on %s", stage, getattr(document, "file_name", "?"))
                 reason = f"{stage} failed: {type(exc).__name__}: {exc}"
-                results.append((topology.dead_letter, dead_letter(stage, reason, document.model_dump())))
+                named = {"doc_id": document_id(document), "file_name": file_name(document)}
+                results.append((topology.dead_letter, Detached(dead_letter(stage, reason, **named), {})))
+                continue
+            results.append((target, by_reference(result, inline_bytes=inline_bytes, key_prefix=key_prefix)))
         return results
 
     # One hop to a worker thread per batch: the event loop stays free for reads, acks and shutdown.
-    outgoing.extend(await anyio.to_thread.run_sync(transform_all, limiter=limiter))
+    results = await anyio.to_thread.run_sync(transform_all, limiter=limiter)
+    contents.keep(pipe, (detached for _, detached in results), held=held)
+    outgoing.extend((stream, detached.message) for stream, detached in results)
     await publish_all(broker, pipe, outgoing)
+
+
+def document_id(document: BaseModel) -> str | None:
+    return _str_or_none(getattr(document, "doc_id", None))
+
+
+def file_name(document: BaseModel) -> str | None:
+    return _str_or_none(getattr(document, "file_name", None))
 
 
 def dead_letter(

@@ -2,14 +2,19 @@
 
 Every contract is frozen and carries an explicit schema version. An additive change
 is a new optional field; a breaking change is a new version on a new stream.
+
+A large document travels by reference: each field named in a contract's `BY_REFERENCE` may be
+left empty, with `<field>_ref` naming where its value is kept instead (see shared/texts.py).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.offsets import OffsetMap, OffsetRun
 
 UnitKind = Literal[
     "person",
@@ -43,6 +48,13 @@ class Contract(BaseModel):
     """Base of every message: immutable, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ContentRef(Contract):
+    """Where the value of a field too large to travel in a message is kept: a Redis key, its JSON's size."""
+
+    key: str
+    size_bytes: int
 
 
 class Section(Contract):
@@ -94,29 +106,48 @@ class FileFacts(Contract):
     published_on: date | None = None
 
 
+def _check_references(document: Contract, fields: dict[str, Any]) -> None:
+    """A field that goes by reference is empty in the message."""
+    for name, empty in fields.items():
+        if getattr(document, f"{name}_ref") is not None and getattr(document, name) != empty:
+            raise ValueError(f"{name} is both in the message and referenced")
+
+
 class DocumentIngested(Contract):
     """A file from the inbox, decoded to text. doc_id is the SHA-256 of the file's bytes."""
+
+    BY_REFERENCE: ClassVar[dict[str, Any]] = {"original_text": ""}
 
     schema_version: Literal[1] = 1
     doc_id: str
     file_name: str
-    original_text: str
+    original_text: str = Field(description="empty when original_text_ref is set")
     encoding: str
     format: str
     size_bytes: int
     ingested_at: datetime
     file_facts: FileFacts | None = None
+    original_text_ref: ContentRef | None = None
+
+    @model_validator(mode="after")
+    def _one_place_per_field(self) -> DocumentIngested:
+        _check_references(self, self.BY_REFERENCE)
+        return self
 
 
 class DocumentNormalized(Contract):
     """Clean Simplified text with a map back to the original."""
 
+    BY_REFERENCE: ClassVar[dict[str, Any]] = {"original_text": "", "text": "", "offset_runs": None}
+
     schema_version: Literal[1] = 1
     doc_id: str
     file_name: str
-    original_text: str
-    text: str
-    offsets: tuple[int, ...] = Field(description="offsets[i] is the index in original_text of text[i]")
+    original_text: str = Field(description="empty when original_text_ref is set")
+    text: str = Field(description="empty when text_ref is set")
+    offsets: tuple[int, ...] = Field(
+        description="offsets[i] is the index in original_text of text[i]; empty when offset_runs is set"
+    )
     script: Script
     encoding: str
     format: str
@@ -124,24 +155,57 @@ class DocumentNormalized(Contract):
     sections: tuple[Section, ...] = ()
     ingested_at: datetime
     file_facts: FileFacts | None = None
+    original_text_ref: ContentRef | None = None
+    text_ref: ContentRef | None = None
+    offset_runs: tuple[OffsetRun, ...] | None = Field(
+        default=None,
+        description="the same map as (start, shift) runs: text[i] for start <= i < the next start "
+        "is original_text[i + shift]",
+    )
+    offset_runs_ref: ContentRef | None = None
+
+    @model_validator(mode="after")
+    def _one_place_per_field(self) -> DocumentNormalized:
+        _check_references(self, self.BY_REFERENCE)
+        if self.offset_runs is not None and self.offsets:
+            raise ValueError("offsets given both per character and as runs")
+        return self
+
+    def offset_map(self) -> OffsetMap:
+        """Where each character of `text` is in `original_text` (the text must be resolved)."""
+        if self.text_ref is not None or self.offset_runs_ref is not None:
+            raise ValueError("the text or its offsets are still a reference: resolve them first")
+        if self.offset_runs is None:  # a message from before offset_runs
+            return OffsetMap.from_offsets(self.offsets)
+        return OffsetMap(self.offset_runs, len(self.text))
 
 
 class DocumentExtracted(Contract):
     """A document with its metadata and every figure found in it."""
 
+    BY_REFERENCE: ClassVar[dict[str, Any]] = {"original_text": "", "text": "", "metrics": ()}
+
     schema_version: Literal[1] = 1
     doc_id: str
     file_name: str
-    original_text: str
-    text: str
+    original_text: str = Field(description="empty when original_text_ref is set")
+    text: str = Field(description="empty when text_ref is set")
     script: Script
     encoding: str
     format: str
     size_bytes: int
     metadata: DocumentMetadata
-    metrics: tuple[Metric, ...]
+    metrics: tuple[Metric, ...] = Field(description="empty when metrics_ref is set")
     extractor_version: str
     ingested_at: datetime
+    original_text_ref: ContentRef | None = None
+    text_ref: ContentRef | None = None
+    metrics_ref: ContentRef | None = None
+
+    @model_validator(mode="after")
+    def _one_place_per_field(self) -> DocumentExtracted:
+        _check_references(self, self.BY_REFERENCE)
+        return self
 
 
 class DeadLetter(Contract):

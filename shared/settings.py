@@ -28,6 +28,24 @@ class Settings(BaseSettings):
     stream_prefix: str = Field(default="wenming", description="prefix of every stream name")
     consumer_name: str = Field(default_factory=_default_consumer_name)
     batch_size: int = Field(default=64, ge=1, le=10_000, description="messages read per batch")
+    batch_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="document content handled at once; a larger document is a batch of its own, "
+        "taken after the smaller ones read with it",
+    )
+    inline_text_bytes: int = Field(
+        default=256 * 1024,
+        ge=0,
+        description="a message carries its document's texts while they total at most this (UTF-8); "
+        "above, the texts (and offset map, figures) are kept once in Redis and the message refers to them",
+    )
+    reference_ttl_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="longest a referenced text is kept: deleted as soon as the last stage has acknowledged "
+        "it, the expiry (renewed at every stage) only catches leftovers, so it must outlast any backlog",
+    )
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     file_min_age_s: float = Field(default=1.0, ge=0, description="how long a file must stay unchanged")
     rescan_interval_s: float = Field(default=5.0, gt=0, description="periodic inbox rescan")

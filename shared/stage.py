@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import anyio
+import redis.asyncio as aioredis
 from faststream import Context, FastStream
 from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessage, RedisStreamMessage
 from pydantic import BaseModel
@@ -25,6 +26,8 @@ from shared.broker import (
     retire_consumer,
     transform_batch,
 )
+from shared.content_store import ContentStore
+from shared.references import document_bytes, referenced_keys, smallest_first
 from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
 from shared.streams import Topology
@@ -71,6 +74,8 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
         app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
         # Joined once ready, so that a start that fails leaves no consumer behind.
         await register_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
+        client = aioredis.from_url(redis_url)
+        app.context.set_global("contents", ContentStore(client, ttl_s=settings.reference_ttl_s))
         try:
             async with (
                 keep_trimmed(redis_url, [source]),
@@ -84,6 +89,7 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
                 app.context.set_global("heartbeat", heartbeat)
                 yield
         finally:
+            await client.aclose()
             await retire_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
 
     app = StageApp(broker, lifespan=lifespan)
@@ -93,19 +99,27 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
             return stage.transform(document, resource)
 
         heartbeat: Heartbeat = app.context.get("heartbeat")
+        contents: ContentStore = app.context.get("contents")
         try:
             async with keep_claimed(redis, source, stage.name, settings.consumer_name, entry_ids, refresh_s):
-                await transform_batch(
-                    broker,
-                    pipe,
-                    raw,
-                    stage.model,
-                    transform,
-                    stage=stage.name,
-                    topology=topology,
-                    target=target,
-                    limiter=one_at_a_time,
-                )
+                # Bounded by bytes, smallest first, each part acknowledged as soon as it is handed on.
+                sizes = [document_bytes(item) for item in raw]
+                for part in smallest_first(sizes, settings.batch_bytes):
+                    await transform_batch(
+                        broker,
+                        pipe,
+                        [raw[i] for i in part],
+                        stage.model,
+                        transform,
+                        stage=stage.name,
+                        topology=topology,
+                        target=target,
+                        limiter=one_at_a_time,
+                        contents=contents,
+                        inline_bytes=settings.inline_text_bytes,
+                    )
+                    done = [(entry_ids[i], referenced_keys(raw[i])) for i in part]
+                    await contents.acknowledge(source, stage.name, done)
         except Exception as exc:  # left pending and retried; `wenming lag` shows why meanwhile
             heartbeat.record_error(exc)
             raise
@@ -125,7 +139,11 @@ def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) ->
     async def on_reclaimed(
         raw: Any, pipe: Pipeline, redis: Redis, message: RedisStreamMessage, resource: Any = Context()
     ) -> None:
-        if not await gave_up(broker, pipe, message, raw, stage=stage.name, topology=topology):
-            await run([raw], pipe, redis, message.raw_message["message_ids"], resource)
+        entry_ids = message.raw_message["message_ids"]
+        if await gave_up(broker, pipe, message, raw, stage=stage.name, topology=topology):
+            contents: ContentStore = app.context.get("contents")
+            await contents.acknowledge(source, stage.name, [(entry_ids[0], referenced_keys(raw))])
+        else:
+            await run([raw], pipe, redis, entry_ids, resource)
 
     return app

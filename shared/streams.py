@@ -8,6 +8,8 @@ INGESTED = "documents.ingested.v1"
 NORMALIZED = "documents.normalized.v1"
 EXTRACTED = "documents.extracted.v1"
 DEAD_LETTER = "documents.dead-letter.v1"
+# Not a stream: the keys under which texts too large for a message are kept (shared/content_store.py).
+CONTENTS = "contents"
 
 # Which stream each consuming stage reads, in pipeline order; a stage's group is its name.
 STAGE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -55,6 +57,11 @@ class Topology:
     @property
     def dead_letters_added(self) -> str:
         return dead_letter_counter(self.dead_letter)
+
+    @property
+    def contents(self) -> str:
+        """Prefix of the keys that hold what messages refer to."""
+        return self.stream(CONTENTS)
 
     def consumer_groups(self) -> list[tuple[str, str]]:
         """Every (stream, group) pair, in pipeline order."""

@@ -11,7 +11,7 @@ def extract_document(document: DocumentNormalized, extractor: Extractor) -> Docu
     metadata, metrics = extractor.extract(
         document.text,
         original=document.original_text,
-        offsets=document.offsets,
+        offsets=document.offset_map(),
         sections=document.sections,
         file_facts=document.file_facts,
     )

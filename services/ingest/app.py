@@ -7,13 +7,17 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import anyio
 import redis.asyncio as aioredis
 from faststream import FastStream
 
 from services.ingest.watcher import InboxWatcher, Outcome
 from shared.broker import beating, build_broker, ensure_consumer_groups, publish_all
-from shared.contracts import DocumentIngested
+from shared.content_store import ContentStore
+from shared.contracts import DeadLetter
+from shared.references import Detached, by_reference
 from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
 from shared.streams import Topology
@@ -55,16 +59,22 @@ def create_app(settings: Settings) -> FastStream:
         async def release(file_name: str) -> None:
             await release_if_ours(keys=[claim_key(file_name)], args=[settings.consumer_name])
 
+        contents = ContentStore(client, ttl_s=settings.reference_ttl_s)
+
+        def as_published(outcome: Outcome) -> tuple[str, Detached[Any]]:
+            if isinstance(outcome, DeadLetter):
+                return topology.dead_letter, Detached(outcome, {})
+            detached = by_reference(
+                outcome, inline_bytes=settings.inline_text_bytes, key_prefix=topology.contents
+            )
+            return topology.ingested, detached
+
         async def publish(outcomes: list[Outcome]) -> None:
-            async with client.pipeline(transaction=False) as pipe:
-                await publish_all(
-                    broker,
-                    pipe,
-                    [
-                        (topology.ingested if isinstance(o, DocumentIngested) else topology.dead_letter, o)
-                        for o in outcomes
-                    ],
-                )
+            # A large text is kept once, in the same transaction as the message that refers to it.
+            published = await anyio.to_thread.run_sync(lambda: [as_published(o) for o in outcomes])
+            async with client.pipeline(transaction=True) as pipe:
+                contents.keep(pipe, (detached for _, detached in published), held=())
+                await publish_all(broker, pipe, [(stream, d.message) for stream, d in published])
 
         watcher = InboxWatcher(
             settings.inbox.absolute(),

@@ -17,12 +17,13 @@ from services.normalize.cleaning import (
 from services.normalize.offsets import AlignedText
 from services.normalize.script import convert_aligned
 from shared.contracts import Script
+from shared.offsets import OffsetMap
 
 
 @dataclass(frozen=True)
 class NormalizedText:
     text: str
-    offsets: tuple[int, ...]  # offsets[i] is the index in the original of text[i]
+    offsets: OffsetMap  # offsets[i] is the index in the original of text[i]
     script: Script
 
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from shared.offsets import OffsetMap, OffsetMapBuilder
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -24,17 +26,17 @@ class Edit:
 @dataclass(frozen=True)
 class AlignedText:
     text: str
-    offsets: tuple[int, ...]  # offsets[i] is the index in the original of text[i]
+    offsets: OffsetMap  # offsets[i] is the index in the original of text[i], as runs of equal shift
 
     @classmethod
     def of(cls, original: str) -> AlignedText:
         """The original itself, every character mapped to its own index."""
-        return cls(original, tuple(range(len(original))))
+        return cls(original, OffsetMap.identity(len(original)))
 
     def apply(self, edits: Iterable[Edit]) -> AlignedText:
         """Apply non-overlapping edits (in any order); untouched characters keep their origin."""
         pieces: list[str] = []
-        offsets: list[int] = []
+        offsets = OffsetMapBuilder()
         cursor = 0
         for edit in sorted(edits, key=lambda e: e.start):
             if edit.start < cursor or edit.end < edit.start:
@@ -44,15 +46,19 @@ class AlignedText:
             if len(picks) != len(edit.replacement) or len(edit.replacement) > span:
                 raise ValueError(f"replacement longer than its span at {edit.start}")
             pieces.append(self.text[cursor : edit.start])
-            offsets.extend(self.offsets[cursor : edit.start])
+            offsets.add_slice(self.offsets, cursor, edit.start)
             pieces.append(edit.replacement)
-            offsets.extend(self.offsets[edit.start + k] for k in picks)
+            if edit.picks is None:
+                offsets.add_slice(self.offsets, edit.start, edit.start + len(edit.replacement))
+            else:
+                for k in picks:
+                    offsets.add(self.offsets[edit.start + k], 1)
             cursor = edit.end
         if cursor == 0 and not pieces:
             return self
         pieces.append(self.text[cursor:])
-        offsets.extend(self.offsets[cursor:])
-        return AlignedText("".join(pieces), tuple(offsets))
+        offsets.add_slice(self.offsets, cursor, len(self.text))
+        return AlignedText("".join(pieces), offsets.build())
 
     def sub(self, pattern: re.Pattern[str], replace: str | Callable[[re.Match[str]], str]) -> AlignedText:
         """Like pattern.sub, for replacements no longer than what they replace."""

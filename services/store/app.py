@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import redis.asyncio as aioredis
 from faststream import Context, FastStream
 from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessage, RedisStreamMessage
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +21,9 @@ from shared.broker import (
     beating,
     build_broker,
     dead_letter,
+    document_id,
     ensure_consumer_groups,
+    file_name,
     keep_claimed,
     keep_trimmed,
     parse_contracts,
@@ -29,7 +32,16 @@ from shared.broker import (
     register_consumer,
     retire_consumer,
 )
+from shared.content_store import ContentStore
 from shared.contracts import DeadLetter, DocumentExtracted
+from shared.references import (
+    MissingContent,
+    document_bytes,
+    referenced_keys,
+    references,
+    resolved,
+    smallest_first,
+)
 from shared.servers import Server, StageApp, server_address, wait_for_redis, wait_until_up
 from shared.settings import Settings
 from shared.streams import Topology
@@ -60,6 +72,8 @@ def create_app(settings: Settings) -> FastStream:
         )
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         app.context.set_global("store", store)
+        client = aioredis.from_url(redis_url)
+        app.context.set_global("contents", ContentStore(client, ttl_s=settings.reference_ttl_s))
         beat = beating(redis_url, prefix=settings.stream_prefix, stage=STAGE, consumer=settings.consumer_name)
         # Joined once the database answers, so that a start that fails leaves no consumer behind.
         await register_consumer(redis_url, inputs, settings.consumer_name)
@@ -69,13 +83,26 @@ def create_app(settings: Settings) -> FastStream:
                 yield
         finally:
             store.close()
+            await client.aclose()
             await retire_consumer(redis_url, inputs, settings.consumer_name)
 
     app = StageApp(broker, lifespan=lifespan)
 
-    async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore) -> None:
-        documents, invalid = parse_contracts(DocumentExtracted, raw)
+    async def store_documents(
+        raw: list[Any], pipe: Any, store: DocumentStore, contents: ContentStore
+    ) -> None:
+        parsed, invalid = parse_contracts(DocumentExtracted, raw)
         letters = [dead_letter(STAGE, reason, item) for item, reason in invalid]
+        fetched = await contents.fetch(ref.key for document in parsed for ref in references(document))
+        documents: list[DocumentExtracted] = []
+        for document in parsed:
+            try:
+                documents.append(resolved(document, fetched))
+            except MissingContent as exc:
+                letters.append(
+                    dead_letter(STAGE, str(exc), doc_id=document_id(document), file_name=file_name(document))
+                )
+        fetched.clear()  # the JSON of a large document is not kept while it is stored
         for document in documents:
             try:
                 outcome = await anyio.to_thread.run_sync(store.store, document)
@@ -86,10 +113,14 @@ def create_app(settings: Settings) -> FastStream:
                     await asyncio.sleep(_TRANSIENT_BACKOFF_S)
                     raise
                 reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
-                letters.append(dead_letter(STAGE, reason, document.model_dump()))
+                letters.append(
+                    dead_letter(STAGE, reason, doc_id=document_id(document), file_name=file_name(document))
+                )
         await publish_all(broker, pipe, [(topology.dead_letter, letter) for letter in letters])
 
-    async def record_dead_letters(raw: list[Any], store: DocumentStore) -> None:
+    async def record_dead_letters(
+        raw: list[Any], _pipe: Any, store: DocumentStore, _contents: ContentStore
+    ) -> None:
         letters, invalid = parse_contracts(DeadLetter, raw)
         letters += [dead_letter(STAGE, reason, item) for item, reason in invalid]
         await anyio.to_thread.run_sync(store.record_failures, letters)
@@ -97,9 +128,15 @@ def create_app(settings: Settings) -> FastStream:
     def subscribe(stream: str, handle: Callable[..., Any]) -> None:
         async def run(raw: list[Any], pipe: Any, redis: Any, ids: list[bytes], store: DocumentStore) -> None:
             heartbeat: Heartbeat = app.context.get("heartbeat")
+            contents: ContentStore = app.context.get("contents")
             try:
                 async with keep_claimed(redis, stream, STAGE, settings.consumer_name, ids, refresh_s):
-                    await handle(raw, pipe, store)
+                    # Bounded by bytes, smallest first; each part acknowledged (texts released) once stored.
+                    sizes = [document_bytes(item) for item in raw]
+                    for part in smallest_first(sizes, settings.batch_bytes):
+                        await handle([raw[i] for i in part], pipe, store, contents)
+                        done = [(ids[i], referenced_keys(raw[i])) for i in part]
+                        await contents.acknowledge(stream, STAGE, done)
             except Exception as exc:  # left pending and retried; `wenming lag` shows why meanwhile
                 heartbeat.record_error(exc)
                 raise
@@ -128,5 +165,5 @@ def create_app(settings: Settings) -> FastStream:
             await run([raw], pipe, redis, message.raw_message["message_ids"], store)
 
     subscribe(topology.extracted, store_documents)
-    subscribe(topology.dead_letter, lambda raw, _pipe, store: record_dead_letters(raw, store))
+    subscribe(topology.dead_letter, record_dead_letters)
     return app
