@@ -15,7 +15,7 @@ from tests.support.compose import COMPOSE_FILE, TEST_ENV, load_compose
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("ingest", "normalize", "extract", "store")
-MONITORING: tuple[str, ...] = ()
+MONITORING = ("prometheus", "grafana")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b")
 
 
@@ -129,6 +129,24 @@ def test_no_secret_has_a_default() -> None:
             load_compose(env={k: v for k, v in TEST_ENV.items() if k != name})
 
 
+def test_grafana_refuses_to_start_without_its_password(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    # Left empty here so a plain `docker compose up` is not stopped by a service it does not start.
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == ""
+    guard = " ".join(grafana["entrypoint"])
+    assert 'test -n "$$GF_SECURITY_ADMIN_PASSWORD"' in guard and "exit 1" in guard
+    assert guard.rstrip().endswith("exec /run.sh")
+    with_password = load_compose(env={**TEST_ENV, "GRAFANA_ADMIN_PASSWORD": "g"})
+    assert with_password["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "g"
+
+
+def test_monitoring_runs_only_when_asked(compose: dict[str, Any]) -> None:
+    for name in MONITORING:
+        assert compose["services"][name]["profiles"] == ["monitoring"]
+    for name in ("redis", "postgres", *STAGES):
+        assert "profiles" not in compose["services"][name]
+
+
 def _readme_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
@@ -146,3 +164,5 @@ def test_the_readme_sets_every_required_variable() -> None:
         if line in runs:
             assigned = exported | set(re.findall(r"\b([A-Z_]+)=", line))
             assert required <= assigned, f"{line}: set {required - assigned}"
+            if "--profile monitoring" in line:
+                assert "GRAFANA_ADMIN_PASSWORD" in assigned
