@@ -6,52 +6,54 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from services.cli import build_parser
+from tests.support.compose import COMPOSE_FILE, TEST_ENV, load_compose
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("ingest", "normalize", "extract", "store")
-
-
-def _load(text: str, env: dict[str, str]) -> dict[str, Any]:
-    # Interpolate ${VAR}, ${VAR:-default} and ${VAR:?error} as Compose does, and resolve YAML merge keys.
-    text = re.sub(r"\$\{(\w+)(?::?[-?]([^}]*))?\}", lambda m: env.get(m.group(1), m.group(2) or ""), text)
-    return {k: v for k, v in yaml.safe_load(text).items() if not k.startswith("x-")}
+MONITORING = ("prometheus", "grafana")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b")
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return _load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"), {"POSTGRES_PASSWORD": "secret"})
+    return load_compose()
+
+
+def _text() -> str:
+    return COMPOSE_FILE.read_text(encoding="utf-8")
 
 
 def test_compose_file_follows_the_specification(compose: dict[str, Any]) -> None:
     compose_spec = pytest.importorskip("compose_spec")
     parsed = compose_spec.PyCompose.from_json(json.dumps(compose))
     parsed.validate()
-    assert set(parsed.service_names()) == {"redis", "postgres", *STAGES}
+    assert set(parsed.service_names()) == {"redis", "postgres", *STAGES, *MONITORING}
 
 
 def test_a_misspelt_key_is_caught() -> None:
     compose_spec = pytest.importorskip("compose_spec")
-    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8").replace("restart:", "restrat:", 1)
+    text = _text().replace("restart:", "restrat:", 1)
     with pytest.raises(ValueError):
-        compose_spec.PyCompose.from_json(json.dumps(_load(text, {"POSTGRES_PASSWORD": "x"})))
+        compose_spec.PyCompose.from_json(json.dumps(load_compose(text)))
 
 
 def test_servers_persist_and_report_health(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert "--appendonly" in services["redis"]["command"]
     assert services["postgres"]["image"].startswith("postgres:16")
-    assert services["redis"]["image"].startswith("redis:7")
-    for name in ("redis", "postgres", *STAGES):
+    assert services["redis"]["image"].startswith("redis:7")  # 7+: KEDA's lagCount reads XINFO GROUPS lag
+    for name in ("redis", "postgres", *STAGES, *MONITORING):
         assert services[name]["healthcheck"]["test"], name
     declared = set(compose["volumes"])
-    for name in ("redis", "postgres"):
+    for name in ("redis", "postgres", *MONITORING):
         for volume in services[name]["volumes"]:
-            assert volume.split(":")[0] in declared
+            source = volume.split(":")[0]
+            assert source in declared or (ROOT / source).exists(), (name, volume)
 
 
 def test_every_stage_is_its_own_scalable_container(compose: dict[str, Any]) -> None:
@@ -68,12 +70,99 @@ def test_every_stage_is_its_own_scalable_container(compose: dict[str, Any]) -> N
         health = service["healthcheck"]["test"]
         assert health[:2] == ["CMD", "wenming"] and parser.parse_args(health[2:]).stage == stage
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
-        assert service["environment"]["WENMING_REDIS_URL"].startswith("redis://redis:")
+        assert urlsplit(service["environment"]["WENMING_REDIS_URL"]).hostname == "redis"
+        assert "profiles" not in service
     assert compose["services"]["ingest"]["environment"]["WENMING_INBOX"] == "/inbox"
     assert any(v.endswith(":/inbox") for v in compose["services"]["ingest"]["volumes"])
     assert compose["services"]["ingest"]["user"] == "1000:1000"  # the inbox owner's, WENMING_UID/GID
 
 
-def test_postgres_password_has_no_default() -> None:
-    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "${POSTGRES_PASSWORD:?" in text and "${POSTGRES_PASSWORD:-" not in text
+def test_servers_answer_on_this_machine_only(compose: dict[str, Any]) -> None:
+    published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
+    assert set(published) == {"redis", "postgres", *MONITORING}
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_redis_wants_a_password_and_never_evicts(compose: dict[str, Any]) -> None:
+    command = compose["services"]["redis"]["command"]
+    assert command[command.index("--requirepass") + 1] == TEST_ENV["REDIS_PASSWORD"]
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert re.fullmatch(r"\d+[kmg]b", command[command.index("--maxmemory") + 1])
+    # The health check authenticates through the environment, not a password on its command line.
+    assert compose["services"]["redis"]["environment"]["REDISCLI_AUTH"] == TEST_ENV["REDIS_PASSWORD"]
+    assert "-a" not in " ".join(compose["services"]["redis"]["healthcheck"]["test"]).split()
+    for stage in STAGES:
+        url = urlsplit(compose["services"][stage]["environment"]["WENMING_REDIS_URL"])
+        assert url.password == TEST_ENV["REDIS_PASSWORD"], stage
+
+
+def test_every_stage_runs_as_a_user_other_than_root(compose: dict[str, Any]) -> None:
+    for stage in STAGES:
+        uid, _, gid = compose["services"][stage]["user"].partition(":")
+        assert int(uid) > 0 and int(gid) > 0, stage
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^USER (?!root\b|0\b)\S+", dockerfile, re.M)
+
+
+def test_only_the_store_is_given_the_database(compose: dict[str, Any]) -> None:
+    holders = {
+        n for n, s in compose["services"].items() if "WENMING_DATABASE_URL" in s.get("environment", {})
+    }
+    assert holders == {"store"}
+    assert {n for n in STAGES if "postgres" in compose["services"][n]["depends_on"]} == {"store"}
+    url = urlsplit(compose["services"]["store"]["environment"]["WENMING_DATABASE_URL"])
+    assert (url.hostname, url.password) == ("postgres", TEST_ENV["POSTGRES_PASSWORD"])
+
+
+def test_no_secret_has_a_default() -> None:
+    files = [COMPOSE_FILE, *(p for p in (ROOT / "deploy").rglob("*") if p.is_file())]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for name, kind, default in re.findall(r"\$\{(\w+)(?::?([-?])([^}]*))?\}", text):
+            if SECRET_NAME.search(name):
+                assert kind == "?" or default == "", f"{path.name}: ${{{name}}} has a default"
+    for name in ("REDIS_PASSWORD", "POSTGRES_PASSWORD"):
+        assert f"${{{name}:?" in _text() and f"${{{name}:-" not in _text()
+        with pytest.raises(KeyError, match=name):
+            load_compose(env={k: v for k, v in TEST_ENV.items() if k != name})
+
+
+def test_grafana_refuses_to_start_without_its_password(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    # Left empty here so a plain `docker compose up` is not stopped by a service it does not start.
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == ""
+    guard = " ".join(grafana["entrypoint"])
+    assert 'test -n "$$GF_SECURITY_ADMIN_PASSWORD"' in guard and "exit 1" in guard
+    assert guard.rstrip().endswith("exec /run.sh")
+    with_password = load_compose(env={**TEST_ENV, "GRAFANA_ADMIN_PASSWORD": "g"})
+    assert with_password["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "g"
+
+
+def test_monitoring_runs_only_when_asked(compose: dict[str, Any]) -> None:
+    for name in MONITORING:
+        assert compose["services"][name]["profiles"] == ["monitoring"]
+    for name in ("redis", "postgres", *STAGES):
+        assert "profiles" not in compose["services"][name]
+
+
+def _readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    return [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+
+
+def test_the_readme_sets_every_required_variable() -> None:
+    required = set(re.findall(r"\$\{(\w+):\?", _text()))
+    runs = [line for line in _readme_commands() if re.search(r"docker compose .*\bup\b", line)]
+    assert runs
+    exported: set[str] = set()
+    for line in _readme_commands():
+        if line.startswith("export "):
+            exported |= set(re.findall(r"\b([A-Z_]+)=", line))
+        if line in runs:
+            assigned = exported | set(re.findall(r"\b([A-Z_]+)=", line))
+            assert required <= assigned, f"{line}: set {required - assigned}"
+            if "--profile monitoring" in line:
+                assert "GRAFANA_ADMIN_PASSWORD" in assigned
