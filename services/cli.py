@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.ingest.readers import UnreadableDocument
+from services.query.commands import add_query_commands
 
 METRIC_COLUMNS = (
     "file",
@@ -196,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="give 今年/去年 figures the year they mean, from the publication date (default: stated only)",
     )
     extract.set_defaults(handler=_cmd_extract)
+
+    add_query_commands(commands)
     return parser
 
 
