@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -51,7 +52,10 @@ def create_app(settings: Settings) -> FastStream:
     async def lifespan() -> AsyncIterator[None]:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         await register_consumer(redis_url, inputs, settings.consumer_name)
-        store = await anyio.to_thread.run_sync(DocumentStore, settings.require_database_url())
+        reader_password = settings.reader_password.get_secret_value() if settings.reader_password else None
+        store = await anyio.to_thread.run_sync(
+            functools.partial(DocumentStore, settings.require_database_url(), reader_password=reader_password)
+        )
         app.context.set_global("store", store)
         beat = beating(redis_url, prefix=settings.stream_prefix, stage=STAGE, consumer=settings.consumer_name)
         try:
