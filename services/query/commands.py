@@ -169,7 +169,9 @@ def _figures(conn: Connection, args: argparse.Namespace, simplify: Simplify) -> 
             notes.append(
                 f"{len(unstated)} more matching figures state no year; without --year they are shown too."
             )
-    about = [*(cities or []), *(indicators or []), *([str(args.year)] if args.year else [])]
+    # A group or part of a name stands for its indicators in the title, as it was given.
+    named = indicators if indicators is None or len(indicators) == 1 else [args.indicator]
+    about = [*(cities or []), *(named or []), *([str(args.year)] if args.year else [])]
     title = "Figures" + (f": {' · '.join(about)}" if about else "")
     return figures_table(with_figure_spans(rows, simplify), title=title, notes=tuple(notes))
 

@@ -162,6 +162,27 @@ def test_a_figure_is_emphasised_on_a_terminal_and_in_a_workbook(tmp_path: Path) 
     assert sheet.freeze_panes == "A2"
 
 
+def test_a_long_sentence_folds_on_a_narrow_terminal_without_losing_a_character() -> None:
+    sentence = (
+        "大力吸纳科技能人、先进人物、农村乡贤等人才资源,形成以党员干部带头,"
+        "基层群众为主体的志愿服务网络,服务群众20.3万人次。"
+    )
+    row = {
+        "surface": "20.3万人次",
+        "value": 203000.0,
+        "unit_kind": "person_times",
+        "indicator": "practice.people_served",
+        "city": "淮北市",
+        "year": None,
+        "sentence": sentence,
+    }
+    document = {"document_id": "ab" * 32, "file_name": "000.txt", "title": "淮北", "places": ["淮北市"]}
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    render(document_table(document, with_figure_spans([row], T2S)), console)
+    shown = iter(console.file.getvalue())  # type: ignore[attr-defined]
+    assert all(ch in shown for ch in sentence)  # every character, in order
+
+
 def test_search_results_say_when_there_are_more() -> None:
     rows = [
         {
