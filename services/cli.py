@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from services.query.parsers import add_query_commands
 from shared.streams import STAGES
 
 if TYPE_CHECKING:  # the commands import what they need, so that the quick ones start fast
@@ -406,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="give 今年/去年 figures the year they mean, from the publication date (default: stated only)",
     )
     extract.set_defaults(handler=_cmd_extract)
+
+    add_query_commands(commands)
     return parser
 
 

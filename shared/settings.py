@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,12 +52,17 @@ class Settings(BaseSettings):
     reclaim_idle_ms: int = Field(
         default=60_000, ge=1_000, description="pending entries idle this long are claimed by another replica"
     )
+    reader_password: SecretStr | None = Field(
+        default=None,
+        description="password of the read-only wenming_reader role, set by the store as it starts; "
+        "unset: the role cannot log in",
+    )
     resolve_relative_years: bool = Field(
         default=False,
         description="give 今年/去年/前年 figures the year they mean, counted from the publication date",
     )
 
-    @field_validator("redis_url", "database_url", mode="before")
+    @field_validator("redis_url", "database_url", "reader_password", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

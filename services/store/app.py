@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -67,8 +68,10 @@ def create_app(settings: Settings) -> FastStream:
     async def lifespan() -> AsyncIterator[None]:
         await wait_for_redis(redis_url, stopping=app.stopping)
         # Both servers before joining the groups: a stage stopped while it waits leaves no consumer behind.
+        reader_password = settings.reader_password.get_secret_value() if settings.reader_password else None
+        open_store = functools.partial(DocumentStore, database_url, reader_password=reader_password)
         store = await wait_until_up(
-            postgres, lambda: anyio.to_thread.run_sync(DocumentStore, database_url), stopping=app.stopping
+            postgres, lambda: anyio.to_thread.run_sync(open_store), stopping=app.stopping
         )
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         app.context.set_global("store", store)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 from services.store import repository
+from services.store.access import set_reader_password
 from services.store.regions import load_divisions, regions_from_divisions
 from services.store.repository import StoreOutcome
 from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
@@ -53,7 +54,7 @@ def read_indicator_catalog() -> list[dict[str, Any]]:
 class DocumentStore:
     """Database created if missing, migrated, its catalog and regions synced, before the first message."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, reader_password: str | None = None) -> None:
         create_database_if_missing(database_url)
         self.engine: Engine = create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
         migrate(self.engine)
@@ -61,6 +62,10 @@ class DocumentStore:
             repository.sync_indicators(session, catalog=read_indicator_catalog())
             repository.sync_regions(session, regions=regions_from_divisions(load_divisions()))
             session.commit()
+        # Unset leaves the role as it is: a password set by hand in psql keeps working.
+        if reader_password:
+            with self.engine.begin() as conn:
+                set_reader_password(conn, reader_password)
 
     def store(self, document: DocumentExtracted) -> StoreOutcome:
         """One transaction per document: all its rows or none."""

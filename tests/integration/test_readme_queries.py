@@ -10,15 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.extract.documents import extract_document
-from services.extract.extractor import Extractor
-from services.ingest.documents import ingested_document
-from services.ingest.readers import read_document
-from services.normalize.documents import normalize_document
-from services.normalize.normalizer import ScriptConverter
 from services.store.database import DocumentStore
-from tests.support.databases import own_database
 from tests.support.reference import SEEDS
+from tests.support.seeded import seeded_store
 
 pytestmark = pytest.mark.integration
 
@@ -44,15 +38,8 @@ def _query(fragment: str) -> str:
 @pytest.fixture(scope="module")
 def seeded(postgres_server_url: str) -> Iterator[DocumentStore]:
     """A database with the five seed reports stored, as the pipeline would store them."""
-    converter, extractor = ScriptConverter(), Extractor()
-    with own_database(postgres_server_url) as url:
-        store = DocumentStore(url)
-        for seed in SEEDS:
-            raw = seed.read_bytes()
-            ingested = ingested_document(raw, seed.name, read_document(raw, seed.name))
-            store.store(extract_document(normalize_document(ingested, converter), extractor))
+    with seeded_store(postgres_server_url) as store:
         yield store
-        store.close()
 
 
 def _run(store: DocumentStore, sql: str) -> list[dict[str, Any]]:
