@@ -267,6 +267,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    """Create the database if missing and bring it up to date, as the store does when it starts."""
+    from services.store.database import DocumentStore
+    from shared.settings import SettingsError
+
+    settings = _load_settings("migrate")
+    try:
+        database_url = settings.require_database_url()
+    except SettingsError as exc:
+        print(f"wenming migrate: {exc}", file=sys.stderr)
+        return 2
+    password = settings.reader_password.get_secret_value() if settings.reader_password else None
+    DocumentStore(database_url, reader_password=password).close()
+    print("wenming migrate: the database is up to date", file=sys.stderr)
+    return 0
+
+
 def _load_settings(command: str, *, inbox: Path | None = None) -> Settings:
     """Settings from the environment; an unusable value ends the command with one line per variable."""
     from pydantic import ValidationError
@@ -387,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_option(lag)
     lag.set_defaults(handler=_cmd_lag)
 
+    migrate = command(
+        "migrate",
+        "create the database if missing and bring its schema, catalog and regions up to date "
+        "(what the store does as it starts; for a deployment's migration job)",
+    )
+    migrate.set_defaults(handler=_cmd_migrate)
+
     check = command("check", "health check of one stage: exit status 0 when its servers answer")
     stage_argument(check)
     check.set_defaults(handler=_cmd_check)
@@ -408,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.set_defaults(handler=_cmd_extract)
 
-    add_query_commands(commands)
+    add_query_commands(commands, _HelpFormatter)
     return parser
 
 

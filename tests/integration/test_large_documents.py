@@ -166,7 +166,7 @@ async def test_a_large_document_goes_by_reference_whole_and_small_ones_pass_it(
         assert len(small_bodies) == 2
         assert all(body["original_text"] and body["original_text_ref"] is None for body in small_bodies)
         [(_, entry_bytes)] = large_entries[stream]
-        assert entry_bytes < 4_000, (stream, entry_bytes)
+        assert entry_bytes < 16_000, (stream, entry_bytes)  # a few kilobytes (its sections), not megabytes
     normalized_body = next(b for b in entries[topology.normalized] if b["file_name"] == "large.txt")
     assert normalized_body["offsets"] == [] and normalized_body["offset_runs_ref"] is not None
     extracted_body = next(b for b in entries[topology.extracted] if b["file_name"] == "large.txt")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from faststream import TestApp
 from faststream.redis import RedisBroker
 
+from services.cli import main
 from services.store.app import create_app
 from services.store.database import DocumentStore
 from services.store.schema import migrate, sqlalchemy_url
@@ -417,3 +418,22 @@ def test_a_database_at_0001_with_rows_upgrades_and_keeps_them(database_url: str)
     assert new == 2
     assert head != "0001"
     engine.dispose()
+
+
+def test_wenming_migrate_brings_a_new_database_up_to_date(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The migration job of a deployment: the schema, catalog and regions, with no stage running."""
+    monkeypatch.setenv("WENMING_DATABASE_URL", database_url)
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+    assert exited.value.code == 0
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            indicators = conn.execute(sa.text("SELECT count(*) FROM indicators")).scalar_one()
+    finally:
+        engine.dispose()
+    assert {"documents", "metrics", "indicators", "regions"} <= tables
+    assert indicators > 0

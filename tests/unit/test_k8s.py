@@ -206,7 +206,6 @@ def test_the_migration_job_runs_wenming_migrate(manifests: list[dict[str, Any]])
     assert container["args"] == ["migrate"]
 
 
-@pytest.mark.xfail(strict=True, reason="`wenming migrate` is not written yet; the store migrates at start")
 def test_wenming_migrate_exists() -> None:
     try:
         build_parser().parse_args(["migrate"])
