@@ -16,6 +16,10 @@ YEAR_MENTION = re.compile(_YEAR + r"(?P<tail>度|份)?")
 _SPAN_AFTER = re.compile(
     r"^(?:度|份)?(?:\d{1,2}月(?:份)?(?:\d{1,2}日)?)?(?:以来|来|起|至今|至|到|开始|始|—|-|~)"
 )
+# '2023年1月至10月', '2023年1—10月': a stretch of that year, whose figures are the year's.
+_MONTH_SPAN_AFTER = re.compile(
+    r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})月(?:份)?(?:至|到|—|-|~|－)(?:\d{1,2}|[一二三四五六七八九十]{1,2})月"
+)
 _MONTH_AFTER = re.compile(
     rf"^(?:\d{{1,2}}|[{ORDINAL_NUMERALS}]{{1,2}})月|^第(?:\d{{1,3}}|[{ORDINAL_NUMERALS}]{{1,3}})期"
 )
@@ -24,7 +28,7 @@ _BASELINE_BEFORE = ("比", "较", "与", "同")
 _AS_OF_BEFORE = ("截至", "截止", "截止到", "到", "至")
 # Cumulative or multi-year totals carry no single year.
 CUMULATIVE = re.compile(
-    r"累计|已有|已累计|截至|截止|至今|历年|多年来|近年来|近几年|先后|(?:19|20)\d{2}年[^，。；]{0,8}以来"
+    r"累计|已有|已累计|现有|截至|截止|至今|历年|多年来|近年来|近几年|先后|(?:19|20)\d{2}年[^，。；]{0,8}以来"
     rf"|(?<![\d年])[{CHINESE_DIGITS}十\d]{{1,2}}年来"
 )
 # Plans for coming years are not this report's results.
@@ -92,8 +96,10 @@ def find_years(compact: str) -> list[YearMention]:
                 year,
                 m.start(),
                 m.end(),
-                bool(_SPAN_AFTER.match(after)) or _closes_span(folded, m.start()) or _opens_since(folded, m),
-                bool(_MONTH_AFTER.match(after)),
+                (bool(_SPAN_AFTER.match(after)) and not _MONTH_SPAN_AFTER.match(after))
+                or _closes_span(folded, m.start())
+                or _opens_since(folded, m),
+                bool(_MONTH_AFTER.match(after)) and not _MONTH_SPAN_AFTER.match(after),
                 folded[m.start() - 1 : m.start()] in _BASELINE_BEFORE if m.start() > 0 else False,
                 folded[: m.start()].endswith(_AS_OF_BEFORE),
             )

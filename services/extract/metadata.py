@@ -10,8 +10,8 @@ from .dates import find_publication_date
 from .sentences import heading_level
 
 _HEAD_LINES = 15
-# A line of running text: it ends a sentence or goes on after a comma.
-_BODY_LINE = re.compile(r"[。！？!?]\s*$|[，；].{8,}")
+# A line of running text: it ends a sentence or goes on after a comma (a headline may shout: '…出炉啦！').
+_BODY_LINE = re.compile(r"。\s*$|[，；].{8,}|^.{60,}$")
 # A byline stands near the top; a date further down signs off a notice or a letter.
 _BYLINE_LINES = 6
 _DATED_MASTHEAD_MAX = 30
@@ -24,7 +24,9 @@ _MARK_AUTHOR = re.compile(r"^◎\s*(?P<author>[\u4e00-\u9fff·]{2,4}(?:\s+[\u4e0
 _NAMES_LINE = re.compile(r"^[\u4e00-\u9fff·]{2,3}(?:\s+[\u4e00-\u9fff·]{2,3}){0,3}$")
 _UNKNOWN_AUTHORS = ("佚名", "未知", "本站", "网络")
 # Site furniture that is never the title.
-_CHROME = re.compile(r">>|>|当前(?:所在|位置)|首页|欢迎|网站$|^小字号|^分享|^登录|^注册|频道$|中心$|网$")
+_CHROME = re.compile(
+    r">>|>|当前(?:所在|位置)|首页|欢迎|网站$|^小字号|^分享|^登录|^注册|频道$|中心$|网$|点击上方|关注我们|发表于"
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,9 @@ def find_title(text: str) -> str | None:
     for line in lines or _lines(text)[:1]:
         if _CHROME.search(line) or (_DATE_LINE.search(line) and len(line) <= _DATED_MASTHEAD_MAX):
             continue  # '四川日报 2024年4月2日': the paper and its date, above the title
-        return line if 6 <= len(line) <= 80 and "。" not in line else None
+        if len(line) < 6:
+            continue  # an account's or a column's name ('银川文明') above the title
+        return line if len(line) <= 80 and "。" not in line else None
     return None
 
 

@@ -18,6 +18,10 @@ _BULLET = re.compile(
     rf"^\s*(?:[❶-❿①-⑳⑴-⒇]|[（(][{ORDINAL_NUMERALS}\d]{{1,3}}[）)]"
     rf"|[{ORDINAL_NUMERALS}]{{1,3}}、|[{ORDINAL_NUMERALS}]是|\d{{1,2}}[、．)）]|\d{{1,2}}\.(?!\d))"
 )
+# A year said relatively ('去年我们…'), not the base of a comparison ('比上年', '较去年同期').
+_OWN_RELATIVE_YEAR = re.compile(r"(?<![比较与同])(?:今年|去年|前年|明年|本年)(?!以来|来|同期)")
+_AS_OF_LEAD = re.compile(r"(?:截至|截止到?|到)$")
+_PERIOD_END = re.compile(r"^(?:底|末|止)")
 _ITEM_MARKS = re.compile(rf"[❶-❿①-⑳\d{ORDINAL_NUMERALS}、.．)）]")
 
 
@@ -102,9 +106,10 @@ def _advance(state: _YearsInForce, sentence: Sentence) -> None:
         state.heading = next((y for _, y in reversed(state.headings) if y is not None), None)
         return
     for year in years:
-        lead = sentence.compact[: year.start]
+        # '截至2023年底，…' opens its sentence as '2023年，…' does.
+        lead = _AS_OF_LEAD.sub("", sentence.compact[: year.start])
         at_head = len(_ITEM_MARKS.sub("", lead)) == 0
-        follows = sentence.compact[year.end : year.end + 1]
+        follows = _PERIOD_END.sub("", sentence.compact[year.end : year.end + 3])[:1]
         if at_head or follows in "，,":
             state.paragraph = year.year
         clause_lead = re.split(r"[，,：:]", lead)[-1]
@@ -144,4 +149,6 @@ def _year_of(
             return resolved
     if CUMULATIVE.search(compact) or state.future:
         return None
+    if _OWN_RELATIVE_YEAR.search(compact):
+        return None  # '去年…', '今年将…': a year of its own, said relatively: not the title's or a heading's
     return state.heading or state.document
