@@ -83,7 +83,11 @@ class InboxFolders:
             what = f"{path} is not a folder"
         else:
             what = f"{path} cannot be made or opened ({exc.strerror})"
-        return f"{what}: ingest writes only into a real folder it opened itself; files wait in the inbox"
+        if shown.parent.name:  # done/老河口市 holds back only the files of inbox/老河口市
+            waiting = f"the files of {self.inbox / name} wait there"
+        else:
+            waiting = "files wait in the inbox"
+        return f"{what}: ingest writes only into a real folder it opened itself; {waiting}"
 
     def close(self) -> None:
         self._opened.close()
