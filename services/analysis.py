@@ -34,9 +34,8 @@ class Analyzer:
 
     def analyse_bytes(self, raw: bytes, file_name: str, file_facts: FileFacts | None = None) -> Analysis:
         """Decode, normalize and extract one file's bytes; raises UnreadableDocument."""
-        ingested = ingested_document(raw, file_name, read_document(raw, file_name, max_bytes=self._max_bytes))
-        if file_facts is not None:
-            ingested = ingested.model_copy(update={"file_facts": file_facts})
+        decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
+        ingested = ingested_document(raw, file_name, decoded, file_facts=file_facts)
         extracted = extract_document(normalize_document(ingested, self._converter), self._extractor)
         return Analysis(
             file_name, extracted.original_text, extracted.text, extracted.metadata, list(extracted.metrics)

@@ -62,6 +62,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         if analyzer is None:  # built on the first readable file: loading the extractor takes seconds
             analyzer = _analyzer(args.resolve_relative_years)
         try:
+            # What came with the file counts as it would in the inbox: its sidecar, its folder's place.
             analysis = analyzer.analyse_bytes(raw, path.name, read_file_facts(path))
         except UnreadableDocument as exc:
             progress.note(f"wenming extract: {path}: {exc}")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from services.ingest.inbox import is_ignored
+from services.ingest.file_facts import SIDECAR_SUFFIX
+from services.ingest.inbox import is_ignored, is_scanned
 from services.lag import (
     InboxState,
     StageLag,
@@ -71,7 +74,7 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
 def inbox_state(inbox: Path) -> InboxState | None:
     """Files in the inbox not yet taken, and how long the oldest has waited; None if not on this machine."""
     try:
-        waiting = [p for p in inbox.iterdir() if not is_ignored(p.name) and not p.is_dir()]
+        waiting = list(_documents(inbox))
     except OSError:
         return None
     ages = []
@@ -81,3 +84,29 @@ def inbox_state(inbox: Path) -> InboxState | None:
         except OSError:
             continue
     return InboxState(len(waiting), max(ages) if ages else None)
+
+
+def _documents(inbox: Path) -> Iterator[Path]:
+    """What ingest would take, by its rules: the files of the inbox and of its first-level folders.
+
+    Sidecars are not counted: they go with their documents, and one whose document never came waits for
+    nothing.
+    """
+    with os.scandir(inbox) as entries:
+        for entry in entries:
+            if not is_scanned(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                try:
+                    with os.scandir(entry.path) as inner:
+                        yield from (
+                            Path(file.path)
+                            for file in inner
+                            if not is_ignored(file.name)
+                            and not file.is_dir(follow_symlinks=False)
+                            and not file.name.endswith(SIDECAR_SUFFIX)
+                        )
+                except OSError:  # gone, or swapped for something else, since it was listed
+                    continue
+            elif not entry.name.endswith(SIDECAR_SUFFIX):
+                yield Path(entry.path)

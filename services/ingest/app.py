@@ -46,18 +46,18 @@ def create_app(settings: Settings) -> FastStream:
         client = aioredis.from_url(redis_url)
         release_if_ours = client.register_script(_RELEASE_IF_OURS)
 
-        def claim_key(file_name: str) -> bytes:
-            # File names need not be UTF-8: key on their bytes.
-            return f"{settings.stream_prefix}:ingest-claim:".encode() + os.fsencode(file_name)
+        def claim_key(path: str) -> bytes:
+            # The path under the inbox ('老河口市/report.txt'), unique since a name holds no '/';
+            # names need not be UTF-8: key on their bytes.
+            return f"{settings.stream_prefix}:ingest-claim:".encode() + os.fsencode(path)
 
-        async def claim(file_name: str) -> bool:
-            """Replicas sharing one inbox take each file once: the first to claim it."""
-            return bool(
-                await client.set(claim_key(file_name), settings.consumer_name, nx=True, ex=CLAIM_TTL_S)
-            )
+        async def claim(path: str) -> bool:
+            """Replicas sharing one inbox take each file once: the first to claim it (its sidecar goes
+            with it, unclaimed)."""
+            return bool(await client.set(claim_key(path), settings.consumer_name, nx=True, ex=CLAIM_TTL_S))
 
-        async def release(file_name: str) -> None:
-            await release_if_ours(keys=[claim_key(file_name)], args=[settings.consumer_name])
+        async def release(path: str) -> None:
+            await release_if_ours(keys=[claim_key(path)], args=[settings.consumer_name])
 
         contents = ContentStore(client, ttl_s=settings.reference_ttl_s)
 

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from services.ingest.readers import DecodedDocument
-from shared.contracts import DocumentIngested
+from shared.contracts import DocumentIngested, FileFacts
 
 
 def document_id(raw: bytes) -> str:
@@ -14,8 +14,10 @@ def document_id(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def ingested_document(raw: bytes, file_name: str, decoded: DecodedDocument) -> DocumentIngested:
-    """The message that carries a decoded file into the pipeline."""
+def ingested_document(
+    raw: bytes, file_name: str, decoded: DecodedDocument, *, file_facts: FileFacts | None = None
+) -> DocumentIngested:
+    """The message that carries a decoded file, and what came with it, into the pipeline."""
     return DocumentIngested(
         doc_id=document_id(raw),
         file_name=file_name,
@@ -24,4 +26,5 @@ def ingested_document(raw: bytes, file_name: str, decoded: DecodedDocument) -> D
         format=decoded.format,
         size_bytes=len(raw),
         ingested_at=datetime.now(UTC),
+        file_facts=file_facts,
     )

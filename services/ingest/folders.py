@@ -5,6 +5,8 @@ or make done/ itself a link. So the inbox and its two folders are opened as dire
 folders with O_NOFOLLOW) and everything else is relative to those descriptors: each name is one
 path component, a document is opened with O_NOFOLLOW, the error file is created with
 O_EXCL|O_NOFOLLOW, and a move never replaces an existing name (rename itself never follows a link).
+A place folder (inbox/老河口市/) and its counterparts done/老河口市/ and failed/老河口市/ are opened
+the same way, relative to the folder above them, so a link planted at any of them is never entered.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
+from services.ingest.file_facts import SIDECAR_SUFFIX
 from services.ingest.inbox import DONE_DIR, ERROR_SUFFIX, FAILED_DIR, check_plain_name, destination_names
 from services.ingest.readers import UnreadableDocument
 
@@ -52,30 +55,39 @@ class InboxFolders:
             self.failed_fd = self._subfolder(FAILED_DIR)
             opened.callback(os.close, self.failed_fd)
             self._opened = opened.pop_all()
+        # Place folders' descriptors, opened when first needed in this scan; "" is the inbox itself.
+        self._sources = {"": self.inbox_fd}
+        self._destinations = {(DONE_DIR, ""): self.done_fd, (FAILED_DIR, ""): self.failed_fd}
 
-    def _subfolder(self, name: str) -> int:
-        # mkdirat never follows a link at `name`: an existing link makes it fail, then the open refuses it.
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(name, dir_fd=self.inbox_fd)
+    def _subfolder(self, name: str, parent: str = "") -> int:
+        """The folder inbox/parent/name, made if missing; UnsafeFolder if it is a link or not a folder."""
+        parent_fd = self._destinations[(parent, "")] if parent else self.inbox_fd
         try:
-            return os.open(name, _FOLDER | os.O_NOFOLLOW, dir_fd=self.inbox_fd)
+            # mkdirat never follows a link at `name`: an existing link makes it fail, the open refuses it.
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(check_plain_name(name), dir_fd=parent_fd)
+            return os.open(name, _FOLDER | os.O_NOFOLLOW, dir_fd=parent_fd)
         except OSError as exc:
-            raise UnsafeFolder(self._why_unusable(name, exc)) from None
+            raise UnsafeFolder(self._why_unusable(parent_fd, Path(parent, name), exc)) from None
 
-    def _why_unusable(self, name: str, exc: OSError) -> str:
-        path = self.inbox / name
+    def _why_unusable(self, parent_fd: int, shown: Path, exc: OSError) -> str:
+        path, name = self.inbox / shown, shown.name
         try:
-            is_link = stat.S_ISLNK(os.stat(name, dir_fd=self.inbox_fd, follow_symlinks=False).st_mode)
+            is_link = stat.S_ISLNK(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode)
         except OSError:
             is_link = False
         if is_link:
-            target = os.readlink(name, dir_fd=self.inbox_fd)
+            target = os.readlink(name, dir_fd=parent_fd)
             what = f"{path} is a symbolic link (to {target}), not a folder"
         elif exc.errno == errno.ENOTDIR:
             what = f"{path} is not a folder"
         else:
-            what = f"{path} cannot be opened ({exc.strerror})"
-        return f"{what}: ingest writes only into a real folder it opened itself; files wait in the inbox"
+            what = f"{path} cannot be made or opened ({exc.strerror})"
+        if shown.parent.name:  # done/老河口市 holds back only the files of inbox/老河口市
+            waiting = f"the files of {self.inbox / name} wait there"
+        else:
+            waiting = "files wait in the inbox"
+        return f"{what}: ingest writes only into a real folder it opened itself; {waiting}"
 
     def close(self) -> None:
         self._opened.close()
@@ -88,22 +100,57 @@ class InboxFolders:
     ) -> None:
         self.close()
 
-    def look(self, name: str) -> os.stat_result:
-        """What is at inbox/name, without following a link; FileNotFoundError if nothing."""
-        return os.stat(check_plain_name(name), dir_fd=self.inbox_fd, follow_symlinks=False)
+    def _source(self, folder: str) -> int:
+        """inbox/folder, opened once per scan; FileNotFoundError if it is gone or no longer a folder."""
+        if folder not in self._sources:
+            try:
+                fd = os.open(check_plain_name(folder), _FOLDER | os.O_NOFOLLOW, dir_fd=self.inbox_fd)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                    raise FileNotFoundError(errno.ENOENT, "not a folder any more", folder) from None
+                raise
+            self._opened.callback(os.close, fd)
+            self._sources[folder] = fd
+        return self._sources[folder]
 
-    def read(self, name: str, seen: os.stat_result, max_bytes: int) -> bytes:
-        """The bytes of inbox/name, which must still be the regular file `seen` was taken of.
+    def _destination(self, kind: str, folder: str) -> int:
+        if (kind, folder) not in self._destinations:
+            fd = self._subfolder(folder, parent=kind)
+            self._opened.callback(os.close, fd)
+            self._destinations[(kind, folder)] = fd
+        return self._destinations[(kind, folder)]
+
+    def prepare_destinations(self, folder: str) -> None:
+        """Make done/folder and failed/folder ready; UnsafeFolder, writing nothing, if either cannot be."""
+        self._destination(DONE_DIR, folder)
+        self._destination(FAILED_DIR, folder)
+
+    def entries(self, folder: str = "") -> list[tuple[str, os.stat_result]]:
+        """What inbox/folder holds, by name, each as it is (a link's own status, never its target's)."""
+        found = []
+        # An fd, not a path: were the folder swapped for a link, the listing would still be of this one.
+        with os.scandir(self._source(folder)) as listing:
+            for entry in listing:
+                with contextlib.suppress(FileNotFoundError):
+                    found.append((entry.name, entry.stat(follow_symlinks=False)))
+        return sorted(found, key=lambda found_entry: found_entry[0])
+
+    def look(self, name: str, *, folder: str = "") -> os.stat_result:
+        """What is at inbox/folder/name, without following a link; FileNotFoundError if nothing."""
+        return os.stat(check_plain_name(name), dir_fd=self._source(folder), follow_symlinks=False)
+
+    def read(self, name: str, seen: os.stat_result, max_bytes: int, *, folder: str = "") -> bytes:
+        """The bytes of inbox/folder/name, which must still be the regular file `seen` was taken of.
 
         UnreadableDocument says why a file cannot be read; FileNotFoundError means it is gone or was
         replaced since it was seen (a new file there is taken at a later scan).
         """
         if stat.S_ISLNK(seen.st_mode):
-            raise UnreadableDocument(self._link_reason(name))
+            raise UnreadableDocument(self._link_reason(name, folder))
         if not stat.S_ISREG(seen.st_mode):
             raise UnreadableDocument("not a regular file (a folder, device or pipe)")
         try:
-            fd = os.open(check_plain_name(name), _DOCUMENT, dir_fd=self.inbox_fd)
+            fd = os.open(check_plain_name(name), _DOCUMENT, dir_fd=self._source(folder))
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -124,55 +171,105 @@ class InboxFolders:
             raise UnreadableDocument(f"file is over the {max_bytes}-byte limit")
         return raw
 
-    def _link_reason(self, name: str) -> str:
-        target = os.readlink(name, dir_fd=self.inbox_fd)
+    def _link_reason(self, name: str, folder: str) -> str:
+        target = os.readlink(name, dir_fd=self._source(folder))
         # Only to word the reason: the link itself is never followed.
-        resolved = Path(os.path.realpath(self.inbox / name))
+        resolved = Path(os.path.realpath(self.inbox / folder / name))
         if not resolved.is_relative_to(os.path.realpath(self.inbox)):
             return f"symbolic link to {resolved}, outside the inbox: not followed"
         return f"symbolic link to {target}: links are not followed, drop the file itself"
 
-    def move_to_done(self, name: str, seen: os.stat_result) -> str:
-        """Move inbox/name (the link itself, if it is one) into done/ under a free name; returns it."""
-        self._check_unchanged(name, seen)
-        for candidate in _candidates(name):
-            with contextlib.suppress(FileExistsError):
-                rename_noreplace(self.inbox_fd, name, self.done_fd, candidate)
-                return candidate
-        raise _too_many(name)
+    def move_to_done(
+        self, name: str, seen: os.stat_result, *, folder: str = "", sidecar: bool = False
+    ) -> str:
+        """Move inbox/folder/name (the link itself, if it is one) into done/folder under a free name.
 
-    def move_to_failed(self, name: str, seen: os.stat_result, reason: str) -> str:
-        """Move inbox/name into failed/, beside `<new name>.error.txt` with the reason; returns the name."""
-        self._check_unchanged(name, seen)
-        for candidate in _candidates(name):
+        With `sidecar`, the name is one whose `.meta.json` is free too, for the sidecar to follow.
+        Returns the name taken.
+        """
+        return self._move(name, seen, folder, DONE_DIR, _candidates(name, sidecar), None, sidecar)
+
+    def move_to_failed(
+        self, name: str, seen: os.stat_result, reason: str, *, folder: str = "", sidecar: bool = False
+    ) -> str:
+        """Move inbox/folder/name into failed/folder, beside `<new name>.error.txt` with the reason."""
+        return self._move(name, seen, folder, FAILED_DIR, _candidates(name, sidecar), reason, sidecar)
+
+    def move_sidecar(
+        self,
+        name: str,
+        seen: os.stat_result,
+        *,
+        beside: str,
+        folder: str = "",
+        failed: bool = False,
+        reason: str | None = None,
+    ) -> str:
+        """Move a sidecar into done/folder (or failed/folder) as `<beside>.meta.json`, its document's new
+        name, or the next free name like it; with a reason, an error file is written beside it."""
+        names = (candidate + SIDECAR_SUFFIX for candidate in _candidates(beside, True))
+        return self._move(name, seen, folder, FAILED_DIR if failed else DONE_DIR, names, reason, False)
+
+    def _move(
+        self,
+        name: str,
+        seen: os.stat_result,
+        folder: str,
+        kind: str,
+        candidates: Iterator[str],
+        reason: str | None,
+        with_sidecar: bool,
+    ) -> str:
+        self._check_unchanged(name, seen, folder)
+        source, destination = self._source(folder), self._destination(kind, folder)
+        for candidate in candidates:
+            # Only a hint for the sidecar's name (it may still be taken before it moves, then it takes
+            # the next one): nothing is written here but by a rename that never replaces.
+            if with_sidecar and _exists(destination, candidate + SIDECAR_SUFFIX):
+                continue
+            if reason is None:
+                with contextlib.suppress(FileExistsError):
+                    rename_noreplace(source, name, destination, candidate)
+                    return candidate
+                continue
             error_name = candidate + ERROR_SUFFIX
             try:
-                fd = os.open(error_name, _NEW_FILE, 0o666, dir_fd=self.failed_fd)
+                fd = os.open(error_name, _NEW_FILE, 0o666, dir_fd=destination)
             except FileExistsError:  # anything there, a dangling link included, is not ours to write
                 continue
             try:
                 with open(fd, "w", encoding="utf-8") as sink:
                     sink.write(reason + "\n")
-                rename_noreplace(self.inbox_fd, name, self.failed_fd, candidate)
+                rename_noreplace(source, name, destination, candidate)
                 return candidate
-            except FileExistsError:  # the document's name is taken there: both move on to the next one
-                self._remove_error_file(error_name)
+            except FileExistsError:  # the file's name is taken there: both move on to the next one
+                _remove(destination, error_name)
             except BaseException:
-                self._remove_error_file(error_name)
+                _remove(destination, error_name)
                 raise
         raise _too_many(name)
 
-    def _remove_error_file(self, error_name: str) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(error_name, dir_fd=self.failed_fd)
-
-    def _check_unchanged(self, name: str, seen: os.stat_result) -> None:
-        if not _same_file(self.look(name), seen):
+    def _check_unchanged(self, name: str, seen: os.stat_result, folder: str) -> None:
+        if not _same_file(self.look(name, folder=folder), seen):
             raise Replaced(f"{name} was replaced after it was read")
 
 
-def _candidates(name: str) -> Iterator[str]:
-    return itertools.islice(destination_names(name), _MAX_CANDIDATES)
+def _candidates(name: str, sidecar: bool) -> Iterator[str]:
+    names = destination_names(name, room=len(SIDECAR_SUFFIX) if sidecar else 0)
+    return itertools.islice(names, _MAX_CANDIDATES)
+
+
+def _exists(folder_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _remove(folder_fd: int, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=folder_fd)
 
 
 def _too_many(name: str) -> FileExistsError:

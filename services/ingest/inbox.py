@@ -1,4 +1,8 @@
-"""Inbox rules: which files to take, when a file is complete, where it goes afterwards."""
+"""Inbox rules: which files to take, when a file is complete, where it goes afterwards.
+
+A document lies in the inbox itself or in one of its first-level folders (a folder named after a place
+gives its documents that place); a `<name>.meta.json` sidecar beside a document is never a document.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,31 @@ FAILED_DIR = "failed"
 def is_ignored(name: str) -> bool:
     """Hidden, temporary and half-downloaded files are not documents (yet)."""
     return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_PATTERNS)
+
+
+def is_scanned(name: str) -> bool:
+    """Whether an entry of the inbox itself is looked at: a file, or a folder whose files are documents.
+
+    done/ and failed/ are not, nor hidden or temporary names (a folder still being copied as `*.part`).
+    """
+    return name not in (DONE_DIR, FAILED_DIR) and not is_ignored(name)
+
+
+@dataclass(frozen=True, order=True)
+class InboxFile:
+    """A file in the inbox itself (folder "") or in one of its first-level folders."""
+
+    folder: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        """Its path under the inbox: how claims, logs and messages name it."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
+
+    def beside(self, name: str) -> InboxFile:
+        """Another file in the same folder."""
+        return InboxFile(self.folder, name)
 
 
 @dataclass
@@ -66,14 +95,15 @@ def check_plain_name(name: str) -> str:
     return name
 
 
-def destination_names(name: str) -> Iterator[str]:
+def destination_names(name: str, *, room: int = 0) -> Iterator[str]:
     """`name`, then `stem-2.ext`, `stem-3.ext`, ...: the names a file may take in done/ or failed/.
 
-    Names too long to take a suffix are shortened, keeping their extension.
+    Names too long to take a suffix are shortened, keeping their extension; `room` bytes more are
+    kept free for a name that follows it (a sidecar's `.meta.json`).
     """
     check_plain_name(name)
     stem, suffix = Path(name).stem, Path(name).suffix
-    while len(os.fsencode(stem + suffix)) > _NAME_BYTES and stem:
+    while len(os.fsencode(stem + suffix)) > _NAME_BYTES - room and stem:
         stem = stem[:-1]
     yield f"{stem}{suffix}"
     for n in itertools.count(2):

@@ -1,4 +1,8 @@
-"""Watch the inbox: file events plus a periodic rescan, then hand each complete file on."""
+"""Watch the inbox: file events plus a periodic rescan, then hand each complete file on.
+
+A document is in the inbox or in one of its first-level folders; its `<name>.meta.json` sidecar,
+if any, is read with it, travels in its message and follows it to done/ or failed/.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,10 +21,11 @@ import anyio
 from watchfiles import awatch
 
 from services.ingest.documents import document_id, ingested_document
+from services.ingest.file_facts import SIDECAR_MAX_BYTES, SIDECAR_SUFFIX, parse_sidecar, with_folder_place
 from services.ingest.folders import InboxFolders, Replaced, UnsafeFolder
-from services.ingest.inbox import DONE_DIR, FAILED_DIR, StabilityTracker, is_ignored
+from services.ingest.inbox import InboxFile, StabilityTracker, is_ignored, is_scanned
 from services.ingest.readers import UnreadableDocument, read_document
-from shared.contracts import DeadLetter, DocumentIngested
+from shared.contracts import DeadLetter, DocumentIngested, FileFacts
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +44,23 @@ async def _nothing(_: str) -> None:
 
 
 @dataclass(frozen=True)
+class _Sidecar:
+    file: InboxFile
+    seen: os.stat_result
+    problem: DeadLetter | None  # why its facts were not used; None when they were
+
+
+@dataclass(frozen=True)
 class _Taken:
-    name: str
+    file: InboxFile
     seen: os.stat_result  # the file read, so that a file put in its place is not moved instead
     outcome: Outcome
+    sidecar: _Sidecar | None = None
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        problem = self.sidecar.problem if self.sidecar else None
+        return [self.outcome] if problem is None else [self.outcome, problem]
 
 
 class InboxWatcher:
@@ -65,7 +84,10 @@ class InboxWatcher:
         self._claim = claim
         self._release = release
         self._tracker = StabilityTracker(min_age)
+        # Apart, so that a sidecar whose document never comes does not keep the scans on their quick pace.
+        self._sidecars = StabilityTracker(min_age)
         self._stranded: dict[str, tuple[int, int]] = {}  # handed on, but could not be moved out
+        self._folders: frozenset[str] = frozenset()  # the first-level folders of the last scan
         # Told of each scan's failure or success (the stage's heartbeat shows the last error).
         self.on_scan: tuple[Callable[[BaseException], None], Callable[[], None]] = (
             lambda _e: None,
@@ -76,6 +98,7 @@ class InboxWatcher:
         self._batch_size = batch_size
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._rewatch = asyncio.Event()  # ends the current file watch: stopping, or folders changed
 
     async def run(self) -> None:
         """Scan on every file event and at least every rescan interval, until stopped."""
@@ -116,117 +139,221 @@ class InboxWatcher:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._rewatch.set()
+        self._changed.set()  # so that run() ends now, not after the wait for the next scan
 
     async def _listen(self) -> None:
         # Events are only a hint: network and container mounts lose them, so the rescan stays.
-        try:
-            async for _ in awatch(self.inbox, stop_event=self._stopping, recursive=False):
-                self._changed.set()
-        except Exception:
-            log.warning("file events unavailable for %s; relying on the periodic rescan", self.inbox)
+        # The inbox and each first-level folder are watched one level deep, never recursively: a link
+        # planted as a folder must not send the watcher across the disk. New folders restart the watch.
+        warned = False
+        while not self._stopping.is_set():
+            self._rewatch.clear()
+            paths = [self.inbox, *(self.inbox / folder for folder in sorted(self._folders))]
+            try:
+                async for _ in awatch(*paths, stop_event=self._rewatch, recursive=False):
+                    self._changed.set()
+            except Exception:
+                if not warned:
+                    log.warning("file events unavailable for %s; relying on the periodic rescan", self.inbox)
+                    warned = True
+                await self._rewatch.wait()  # a folder may have gone: try again once the folders change
 
     async def scan_once(self) -> int:
         """Take every complete file now in the inbox; returns how many were handed on.
 
-        Raises UnsafeFolder, taking nothing, while done/ or failed/ cannot be written safely.
+        Raises UnsafeFolder, taking nothing, while done/ or failed/ cannot be written safely, or after
+        taking the rest when a place folder's counterpart in them cannot be.
         """
         with InboxFolders(self.inbox) as folders:
             return await self._take_ready(folders)
 
     async def _take_ready(self, folders: InboxFolders) -> int:
         handed_on = 0
-        ready = self._ready_files()
+        ready = self._ready_files(folders)
+        unsafe: dict[str, None] = {}  # place folders whose done/ or failed/ cannot be written, in order
         while ready:
             batch: list[_Taken] = []
             while ready and len(batch) < self._batch_size:
-                name = ready.pop(0)
-                if not await self._claim(name):
+                file = ready.pop(0)
+                try:
+                    folders.prepare_destinations(file.folder)
+                except UnsafeFolder as exc:  # its files wait; the others go on
+                    unsafe[str(exc)] = None
                     continue
-                taken = await anyio.to_thread.run_sync(self._take, folders, name)
+                if not await self._claim(file.path):
+                    continue
+                taken = await anyio.to_thread.run_sync(self._take, folders, file)
                 if taken is None:  # another replica filed it away between listing and claim
-                    await self._release(name)
+                    await self._release(file.path)
                     continue
                 batch.append(taken)
             try:
-                await self._publish([taken.outcome for taken in batch])
+                await self._publish([outcome for taken in batch for outcome in taken.outcomes])
                 for taken in batch:  # only once Redis holds the message may the file leave the inbox
                     await anyio.to_thread.run_sync(self._file_away, folders, taken)
             finally:
                 for taken in batch:
-                    await self._release(taken.name)
+                    await self._release(taken.file.path)
             handed_on += len(batch)
+        if unsafe:
+            raise UnsafeFolder("; ".join(unsafe))
         return handed_on
 
-    def _ready_files(self) -> list[str]:
+    def _listing(self, folders: InboxFolders) -> dict[InboxFile, os.stat_result]:
+        """Every file that may be a document or a sidecar: in the inbox, and in its first-level folders."""
+        found: dict[InboxFile, os.stat_result] = {}
+        subfolders: list[str] = []
+        for name, seen in folders.entries():
+            # done/ and failed/ are never documents, even when something else stands in their place.
+            if not is_scanned(name):
+                continue
+            if stat.S_ISDIR(seen.st_mode):
+                subfolders.append(name)
+            else:
+                found[InboxFile("", name)] = seen
+        if frozenset(subfolders) != self._folders:
+            self._folders = frozenset(subfolders)
+            self._rewatch.set()
+        for folder in subfolders:
+            try:
+                entries = folders.entries(folder)
+            except FileNotFoundError:  # removed, or swapped for a link, since it was listed
+                continue
+            for name, seen in entries:
+                if not is_ignored(name) and not stat.S_ISDIR(seen.st_mode):  # deeper folders are left alone
+                    found[InboxFile(folder, name)] = seen
+        return found
+
+    def _ready_files(self, folders: InboxFolders) -> list[InboxFile]:
+        """Documents whose size and mtime, and their sidecar's if they have one, have settled."""
         now = time.monotonic()
-        present: set[str] = set()
-        ready: list[str] = []
-        with os.scandir(self.inbox) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                # done/ and failed/ are never documents, even when something else stands in their place.
-                if entry.name in (DONE_DIR, FAILED_DIR) or is_ignored(entry.name):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    continue
-                present.add(entry.name)
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if self._stranded.get(entry.name) == (stat.st_size, stat.st_mtime_ns):
-                    continue
-                self._stranded.pop(entry.name, None)
-                if self._tracker.is_stable(entry.name, size=stat.st_size, mtime_ns=stat.st_mtime_ns, now=now):
-                    ready.append(entry.name)
-        self._tracker.retain_only(present)
+        documents: dict[InboxFile, os.stat_result] = {}
+        sidecars: dict[InboxFile, os.stat_result] = {}
+        for file, seen in self._listing(folders).items():
+            (sidecars if file.name.endswith(SIDECAR_SUFFIX) else documents)[file] = seen
+        settled = {
+            file
+            for file, seen in sidecars.items()
+            if self._sidecars.is_stable(file.path, size=seen.st_size, mtime_ns=seen.st_mtime_ns, now=now)
+        }
+        ready: list[InboxFile] = []
+        for file, seen in documents.items():
+            if self._stranded.get(file.path) == (seen.st_size, seen.st_mtime_ns):
+                continue
+            self._stranded.pop(file.path, None)
+            stable = self._tracker.is_stable(file.path, size=seen.st_size, mtime_ns=seen.st_mtime_ns, now=now)
+            sidecar = file.beside(file.name + SIDECAR_SUFFIX)
+            if stable and (sidecar not in sidecars or sidecar in settled):
+                ready.append(file)
+        self._tracker.retain_only({file.path for file in documents})
+        self._sidecars.retain_only({file.path for file in sidecars})
         return ready
 
-    def _take(self, folders: InboxFolders, name: str) -> _Taken | None:
-        """Read and decode one file; None if it vanished (another replica or the user took it)."""
-        file_name = _display_name(name)
+    def _take(self, folders: InboxFolders, file: InboxFile) -> _Taken | None:
+        """Read and decode one file, with its sidecar; None if either vanished or changed since it was
+        listed (another replica or the user took it, or it is still being written)."""
         try:
-            seen = folders.look(name)
+            seen = folders.look(file.name, folder=file.folder)
+            outcome = self._read(folders, file, seen)
+            sidecar, facts = self._read_sidecar(folders, file, outcome.doc_id)
         except FileNotFoundError:
             return None
+        if isinstance(outcome, DocumentIngested):
+            outcome = outcome.model_copy(update={"file_facts": with_folder_place(facts, file.folder)})
+        return _Taken(file, seen, outcome, sidecar)
+
+    def _read(self, folders: InboxFolders, file: InboxFile, seen: os.stat_result) -> Outcome:
+        """The document's message, or why it cannot be read; FileNotFoundError if it is gone."""
+        file_name = _display_name(file.path)
         try:
-            raw = folders.read(name, seen, self._max_bytes)
-        except FileNotFoundError:
-            return None
+            raw = folders.read(file.name, seen, self._max_bytes, folder=file.folder)
         except UnreadableDocument as exc:
-            return _Taken(name, seen, _failure(None, file_name, str(exc)))
+            return _failure(None, file_name, str(exc))
         doc_id = document_id(raw)
         try:
             decoded = read_document(raw, file_name, max_bytes=self._max_bytes)
         except UnreadableDocument as exc:
-            return _Taken(name, seen, _failure(doc_id, file_name, str(exc)))
+            return _failure(doc_id, file_name, str(exc))
         except Exception as exc:  # a parser bug must cost this one file, not stall the inbox behind it
             log.exception("unexpected error reading %s", file_name)
-            return _Taken(
-                name, seen, _failure(doc_id, file_name, f"could not be read: {type(exc).__name__}: {exc}")
-            )
-        return _Taken(name, seen, ingested_document(raw, file_name, decoded))
+            return _failure(doc_id, file_name, f"could not be read: {type(exc).__name__}: {exc}")
+        return ingested_document(raw, file_name, decoded)
+
+    def _read_sidecar(
+        self, folders: InboxFolders, file: InboxFile, doc_id: str | None
+    ) -> tuple[_Sidecar | None, FileFacts | None]:
+        """The document's sidecar and its facts, or why they cannot be used; (None, None) if it has none.
+
+        FileNotFoundError if the sidecar changed since it was seen: both wait for a later scan.
+        """
+        sidecar = file.beside(file.name + SIDECAR_SUFFIX)
+        try:
+            seen = folders.look(sidecar.name, folder=sidecar.folder)
+        except FileNotFoundError:  # none, or removed since the listing: the document goes alone
+            return None, None
+        if stat.S_ISDIR(seen.st_mode):  # a folder by that name is not a sidecar, and is left alone
+            return None, None
+        try:
+            facts = parse_sidecar(folders.read(sidecar.name, seen, SIDECAR_MAX_BYTES, folder=sidecar.folder))
+        except (UnreadableDocument, ValueError) as exc:  # a link, a pipe, too big, not JSON, bad fields
+            reason = f"{exc}; {_display_name(file.path)} is read without it"
+            return _Sidecar(sidecar, seen, _failure(doc_id, _display_name(sidecar.path), reason)), None
+        return _Sidecar(sidecar, seen, None), facts
 
     def _file_away(self, folders: InboxFolders, taken: _Taken) -> None:
-        """Move a handed-on file to done/ or failed/; a file that cannot move is never handed on again."""
-        name = taken.name
+        """Move a handed-on file, then its sidecar, to done/ or failed/; a file that cannot move is never
+        handed on again."""
+        file, has_sidecar = taken.file, taken.sidecar is not None
         try:
             if isinstance(taken.outcome, DocumentIngested):
-                folders.move_to_done(name, taken.seen)
+                landed = folders.move_to_done(file.name, taken.seen, folder=file.folder, sidecar=has_sidecar)
                 log.info("ingested %s (%s)", taken.outcome.file_name, taken.outcome.doc_id[:12])
             else:
-                folders.move_to_failed(name, taken.seen, taken.outcome.reason)
+                landed = folders.move_to_failed(
+                    file.name, taken.seen, taken.outcome.reason, folder=file.folder, sidecar=has_sidecar
+                )
                 log.warning("failed %s: %s", taken.outcome.file_name, taken.outcome.reason)
         except Replaced:
-            log.info("%s changed while it was read; the new file is taken at a later scan", name)
+            log.info("%s changed while it was read; the new file is taken at a later scan", file.path)
+            return
         except OSError as exc:
             # Its message is already in Redis: publishing it again every scan would repeat the work.
             log.error(
-                "%s was handed on but cannot leave the inbox (%s); it stays until it changes", name, exc
+                "%s was handed on but cannot leave the inbox (%s); it stays until it changes", file.path, exc
             )
             with contextlib.suppress(OSError):
-                stat = folders.look(name)
-                self._stranded[name] = (stat.st_size, stat.st_mtime_ns)
-        self._tracker.forget(name)
+                seen = folders.look(file.name, folder=file.folder)
+                self._stranded[file.path] = (seen.st_size, seen.st_mtime_ns)
+            return
+        finally:
+            self._tracker.forget(file.path)
+        if taken.sidecar is not None:
+            failed = isinstance(taken.outcome, DeadLetter)
+            self._file_sidecar_away(folders, taken.sidecar, beside=landed, failed=failed)
+
+    def _file_sidecar_away(
+        self, folders: InboxFolders, sidecar: _Sidecar, *, beside: str, failed: bool
+    ) -> None:
+        """A used sidecar goes where its document went, as `<its new name>.meta.json`; one that could not
+        be used goes to failed/ beside an error file, wherever its document went."""
+        file, problem = sidecar.file, sidecar.problem
+        if problem is not None:
+            log.warning("sidecar %s not used: %s", problem.file_name, problem.reason)
+        try:
+            folders.move_sidecar(
+                file.name,
+                sidecar.seen,
+                beside=beside,
+                folder=file.folder,
+                failed=failed or problem is not None,
+                reason=problem.reason if problem else None,
+            )
+        except Replaced:
+            log.info("%s changed after it was read; it stays in the inbox", file.path)
+        except OSError as exc:
+            log.error("%s cannot leave the inbox (%s); it stays there, unused", file.path, exc)
+        self._sidecars.forget(file.path)
 
 
 def _failure(doc_id: str | None, file_name: str, reason: str) -> DeadLetter:

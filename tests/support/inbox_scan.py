@@ -20,14 +20,17 @@ from shared.contracts import DocumentIngested
 
 
 async def scan_inbox(inbox: Path) -> dict[str, Any]:
-    """What one scan published ({kind, file_name, reason}) and, if it refused to run, why."""
+    """What one scan published ({kind, file_name, reason, place}) and, if it refused to run, why."""
     published: list[dict[str, Any]] = []
 
     async def publish(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
-            reason = None if isinstance(outcome, DocumentIngested) else outcome.reason
-            kind = "failed" if reason is not None else "ingested"
-            published.append({"kind": kind, "file_name": outcome.file_name, "reason": reason})
+            if isinstance(outcome, DocumentIngested):
+                facts = outcome.file_facts
+                place = facts.place if facts else None
+                published.append({"kind": "ingested", "file_name": outcome.file_name, "place": place})
+            else:
+                published.append({"kind": "failed", "file_name": outcome.file_name, "reason": outcome.reason})
 
     watcher = InboxWatcher(inbox, publish, min_age=0, rescan_interval=1, max_bytes=1_000_000)
     watcher.prepare()

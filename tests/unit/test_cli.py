@@ -78,6 +78,24 @@ def test_extract_prints_the_meaning_and_the_place_basis(
     assert (points["city"], points["place_code"], points["place_basis"]) == ("老河口市", "420682", "file")
 
 
+def test_extract_uses_the_files_sidecar_or_folder_when_the_text_names_no_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "今年以来，全市建成新时代文明实践站38个。"
+    in_folder = tmp_path / "老河口市" / "a.txt"
+    in_folder.parent.mkdir()
+    in_folder.write_text(text, encoding="utf-8")
+    with_sidecar = tmp_path / "b.txt"
+    with_sidecar.write_text(text, encoding="utf-8")
+    (tmp_path / "b.txt.meta.json").write_text('{"place": "襄阳市"}', encoding="utf-8")
+
+    code, out, _ = _run(capsys, "extract", str(in_folder), str(with_sidecar), "--format", "jsonl")
+    figures = {f["file"]: f for f in map(json.loads, out.splitlines())}
+    assert code == 0
+    assert (figures["a.txt"]["city"], figures["a.txt"]["place_basis"]) == ("老河口市", "file")
+    assert (figures["b.txt"]["city"], figures["b.txt"]["place_basis"]) == ("襄阳市", "file")
+
+
 def test_env_without_a_running_pipeline_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "env", "--data-dir", str(tmp_path))
     assert code == 1 and out == "" and "wenming up" in err

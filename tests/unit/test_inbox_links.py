@@ -1,9 +1,10 @@
 """Links planted at every path ingest writes leave their targets untouched, as root and as a normal user.
 
 Each case plants links in the inbox (in done/, in failed/, done/ or failed/ themselves, the
-document itself) towards files and folders outside it, drops a document, runs one scan of the real
-watcher and checks: nothing outside the inbox changed (content, mtime, nothing created at a dangling
-link's target), the document ended where it should, and the reason or refusal is clear.
+document itself, its sidecar, a place folder and its counterparts in done/ and failed/) towards
+files and folders outside it, drops a document, runs one scan of the real watcher and checks:
+nothing outside the inbox changed (content, mtime, nothing created at a dangling link's target),
+the document and its sidecar ended where they should, and the reason or refusal is clear.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 NOBODY = 65534
 REPORT = "全市注册志愿者42万名，建成新时代文明实践站438个。".encode()
 BINARY = bytes(range(256)) * 4
+PLACED = '{"place": "襄阳市"}'.encode()  # a sidecar
+BAD_SIDECAR = "{place: 襄阳市".encode()  # not JSON
 LONG_AGO_NS = 1_000_000_000 * 10**9  # 2001: any write to a target would move its mtime to now
 FIFO = None  # a dropped "document" that is a named pipe
 
@@ -46,6 +49,9 @@ class Case:
     reason: str | None = None  # in its dead letter and error file; None when it is ingested
     refused: str | None = None  # the scan takes nothing and says this
     drops: dict[str, bytes | None] = field(default_factory=dict)  # files to drop under the inbox
+    sidecar_ends_at: str | None = None  # where the document's sidecar must be afterwards
+    sidecar_reason: str | None = None  # in the sidecar's dead letter and error file, when it is not used
+    place: str | None = None  # in the ingested document's file facts
 
 
 def _bad(**kwargs: Any) -> Case:
@@ -125,8 +131,8 @@ CASES = {
         reason="outside the inbox: not followed",
     ),
     "document links within the inbox": Case(
-        links={"inbox/inner.txt": "inbox/sub/report.txt"},
-        drops={"sub/report.txt": REPORT},
+        links={"inbox/inner.txt": "inbox/.kept/report.txt"},
+        drops={".kept/report.txt": REPORT},  # a hidden folder: not scanned
         document="inner.txt",
         ends_at="failed/inner.txt",
         reason="links are not followed",
@@ -138,6 +144,64 @@ CASES = {
         ends_at="failed/pipe.txt",
         reason="not a regular",
     ),
+    # The sidecar: a link is moved to failed/ itself, never read; the document goes on without it.
+    "sidecar links to a file outside": _good(
+        links={"inbox/report.txt.meta.json": "outside/victim.json"},
+        ends_at="done/report.txt",
+        sidecar_ends_at="failed/report.txt.meta.json",
+        sidecar_reason="outside the inbox: not followed",
+    ),
+    "sidecar is a dangling link": _good(
+        links={"inbox/report.txt.meta.json": "outside/missing.json"},
+        ends_at="done/report.txt",
+        sidecar_ends_at="failed/report.txt.meta.json",
+        sidecar_reason="outside the inbox: not followed",
+    ),
+    "sidecar destination in done/ links to a file": Case(
+        links={"inbox/done/report.txt.meta.json": "outside/victim.txt"},
+        drops={"report.txt": REPORT, "report.txt.meta.json": PLACED},
+        document="report.txt",
+        ends_at="done/report-2.txt",
+        sidecar_ends_at="done/report-2.txt.meta.json",
+        place="襄阳市",
+    ),
+    "bad sidecar's error file links to a file": Case(
+        links={"inbox/failed/report.txt.meta.json.error.txt": "outside/victim.txt"},
+        drops={"report.txt": REPORT, "report.txt.meta.json": BAD_SIDECAR},
+        document="report.txt",
+        ends_at="done/report.txt",
+        sidecar_ends_at="failed/report-2.txt.meta.json",
+        sidecar_reason="not UTF-8 JSON",
+    ),
+    # A place folder and its counterparts in done/ and failed/.
+    "place folder is a link": Case(
+        links={"inbox/老河口市": "outside/folder"},
+        document="老河口市",
+        ends_at="failed/老河口市",
+        reason="outside the inbox: not followed",
+    ),
+    "place folder's done/ links to a folder": Case(
+        links={"inbox/done/老河口市": "outside/folder"},
+        drops={"老河口市/report.txt": REPORT},
+        document="老河口市/report.txt",
+        ends_at="老河口市/report.txt",
+        refused="done/老河口市 is a symbolic link (to {outside}/folder), not a folder: ingest writes "
+        "only into a real folder it opened itself; the files of {inbox}/老河口市 wait there",
+    ),
+    "place folder's failed/ is a dangling link": Case(
+        links={"inbox/failed/老河口市": "outside/missing"},
+        drops={"老河口市/evil.bin": BINARY},
+        document="老河口市/evil.bin",
+        ends_at="老河口市/evil.bin",
+        refused="failed/老河口市 is a symbolic link",
+    ),
+    "place folder's destination links to a file": Case(
+        links={"inbox/done/老河口市/report.txt": "outside/victim.txt"},
+        drops={"老河口市/report.txt": REPORT},
+        document="老河口市/report.txt",
+        ends_at="done/老河口市/report-2.txt",
+        place="老河口市",
+    ),
 }
 
 
@@ -146,6 +210,7 @@ def _plant(root: Path, case: Case) -> None:
     (outside / "folder").mkdir(parents=True)
     (outside / "folder" / "keep.txt").write_bytes(REPORT)
     (outside / "victim.txt").write_bytes(REPORT)  # a good report: read through a link, it would be ingested
+    (outside / "victim.json").write_bytes('{"place": "老河口市"}'.encode())  # a good sidecar, likewise
     for name in ("inbox/done", "inbox/failed"):
         if name not in case.links:
             (root / name).mkdir(parents=True)
@@ -240,26 +305,43 @@ def test_planted_links_leave_their_targets_untouched(
 
     assert "crashed" not in result
     assert _snapshot(root / "outside") == scanned.before
+    sidecar = f"{case.document}.meta.json"
     for link, target in case.links.items():  # planted links are left as they were, or moved whole
-        moved = inbox / case.ends_at if link == f"inbox/{case.document}" else root / link
-        assert moved.is_symlink() and os.readlink(moved) == str(root / target)
+        moved = {f"inbox/{case.document}": case.ends_at, f"inbox/{sidecar}": case.sidecar_ends_at}
+        where = inbox / moved[link] if link in moved else root / link
+        assert where.is_symlink() and os.readlink(where) == str(root / target)
     assert os.path.lexists(inbox / case.ends_at)
     if case.refused:
-        assert case.refused in result["refused"] and "\n" not in result["refused"]
+        refused = case.refused.format(inbox=inbox, outside=root / "outside")
+        assert refused in result["refused"] and "\n" not in result["refused"]
         assert result["published"] == []
         return
     assert result["refused"] is None
-    [outcome] = result["published"]
+    outcome, *sidecar_letters = result["published"]
     assert outcome["file_name"] == case.document
     if case.reason is None:
-        assert outcome["kind"] == "ingested"
+        assert outcome["kind"] == "ingested" and outcome["place"] == case.place
         assert (inbox / case.ends_at).read_bytes() == REPORT
     else:
         assert outcome["kind"] == "failed" and case.reason in outcome["reason"]
-        error_file = inbox / (case.ends_at + ".error.txt")
-        assert not error_file.is_symlink()
-        assert error_file.read_text(encoding="utf-8") == outcome["reason"] + "\n"
+        _assert_error_file(inbox / case.ends_at, outcome["reason"])
     assert not os.path.lexists(inbox / case.document)
+    if case.sidecar_ends_at is not None:
+        assert os.path.lexists(inbox / case.sidecar_ends_at) and not os.path.lexists(inbox / sidecar)
+    if case.sidecar_reason is None:
+        assert sidecar_letters == []
+    else:
+        [letter] = sidecar_letters
+        assert letter["kind"] == "failed" and letter["file_name"] == sidecar
+        assert case.sidecar_reason in letter["reason"] and "is read without it" in letter["reason"]
+        assert case.sidecar_ends_at is not None
+        _assert_error_file(inbox / case.sidecar_ends_at, letter["reason"])
+
+
+def _assert_error_file(beside: Path, reason: str) -> None:
+    error_file = beside.with_name(beside.name + ".error.txt")
+    assert not error_file.is_symlink()
+    assert error_file.read_text(encoding="utf-8") == reason + "\n"
 
 
 def test_a_file_swapped_for_a_link_after_it_was_seen_is_neither_read_nor_moved(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""The operator's verdict from one reading of the streams and heartbeats."""
+"""The operator's verdict from one reading of the streams and heartbeats, and of the inbox."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from services.lag import (
     with_trend,
     worst,
 )
+from services.lag_cli import inbox_state
 
 ACTIVE = [ConsumerInfo("host-1", 0, 0.5)]
 
@@ -70,3 +72,15 @@ def test_a_working_stage_whose_lag_grows_is_falling_behind() -> None:
     trend = with_trend(earlier, later)
     assert [r.health for r in trend] == ["falling behind", "working"]
     assert overall(trend).startswith("FALLING BEHIND")
+
+
+def test_the_inbox_backlog_counts_documents_as_ingest_takes_them(tmp_path: Path) -> None:
+    for name in ("a.txt", "老河口市/b.txt", "老河口市/b.txt.meta.json", "orphan.txt.meta.json", ".hidden"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    for name in ("done/c.txt", "failed/d.txt", ".kept/e.txt", "老河口市/2024/f.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    state = inbox_state(tmp_path)
+    assert state is not None and state.waiting == 2  # a.txt and 老河口市/b.txt, whose sidecar goes with it
+    assert inbox_state(tmp_path / "missing") is None
