@@ -6,8 +6,13 @@ First contact, before any rule was written from them (2026-11-30):
   indicator 0.905, change 0.980, value_max 1.0.
 - probes (51 short pages, one capability each, 197 figures): precision 0.980, recall 0.995, qualifier 1.0,
   city 0.973, year 0.918, indicator 0.944, change 1.0, value_max 1.0.
-General rules were then written from dev, then from the probes: both are tuned now, and their thresholds
-below only keep what was reached. `final` and `fresh2` are held out: no rule has been written from them.
+- final (17 documents, 400 figures), scored once the rules of dev and the probes were in: precision 0.995,
+  recall 0.940, qualifier 1.0, city 0.865, year 0.883, indicator 0.912, change 1.0, value_max 1.0.
+- fresh2 (16 documents, 271 figures), at the same time: precision 0.981, recall 0.956, qualifier 0.996,
+  city 0.988, year 0.969, indicator 0.965, change 1.0, value_max 1.0.
+General rules were then written from dev, from the probes and from final: those three are tuned now, and
+their thresholds below only keep what was reached. fresh2 is held out: no rule has been written from it,
+and it is held to the targets for unseen text.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from tests.support.reference import UNSEEN_TARGETS, score_documents
 BLIND = Path(__file__).resolve().parents[2] / "data" / "blind"
 
 # What the tuned sets reach today, a little below; none below the targets for unseen text.
+HELD_OUT = ("fresh2",)
 TUNED = {
     "dev": {
         "precision": 0.99,
@@ -44,6 +50,16 @@ TUNED = {
         "change_acc": 0.99,
         "value_max_acc": 0.99,
     },
+    "final": {
+        "precision": 0.99,
+        "recall": 0.99,
+        "qualifier_acc": 0.99,
+        "city_acc": 0.97,
+        "year_acc": 0.98,
+        "indicator_acc": 0.93,
+        "change_acc": 0.99,
+        "value_max_acc": 0.99,
+    },
 }
 
 
@@ -53,7 +69,7 @@ def tuned_set(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     return name, score_documents(BLIND / name, BLIND / name / "gold.jsonl")
 
 
-@pytest.mark.parametrize("name", sorted(TUNED))
+@pytest.mark.parametrize("name", sorted(TUNED) + list(HELD_OUT))
 def test_every_document_of_a_blind_set_is_annotated(name: str) -> None:
     folder = BLIND / name
     docs = {p.name for p in folder.glob("*.txt")}
@@ -67,3 +83,17 @@ def test_tuned_blind_sets_keep_their_quality(tuned_set: tuple[str, dict[str, Any
     threshold = TUNED[name][measure]
     assert threshold >= UNSEEN_TARGETS.get(measure, 0.0)
     assert result[measure] is not None and result[measure] >= threshold, (name, result)
+
+
+@pytest.fixture(scope="module", params=HELD_OUT)
+def held_out_set(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    name = str(request.param)
+    return name, score_documents(BLIND / name, BLIND / name / "gold.jsonl")
+
+
+@pytest.mark.parametrize("measure", sorted(UNSEEN_TARGETS))
+def test_held_out_blind_sets_meet_the_targets_for_unseen_text(
+    held_out_set: tuple[str, dict[str, Any]], measure: str
+) -> None:
+    name, result = held_out_set
+    assert result[measure] is not None and result[measure] >= UNSEEN_TARGETS[measure], (name, result)
