@@ -59,17 +59,26 @@ class IndicatorMatcher:
         matches = self.match_sentence(compact, spot.figures, spot.clauses, elliptical)
         for i, label in spot.labels.items():
             matches[i] = matches[i] or self._match_label(label)
-        for i, match in enumerate(matches):
-            if match is None:
-                continue
-            indicator = self._by_code[match.code]
-            # The size of a change ('增加了3万人', '+7.8%') is not the level an indicator measures, and a
-            # level ('提高到每月780元') is not the size an indicator of increases measures.
-            if (changes[i] is not None) != indicator.measures_change or _modifier_changes_meaning(
-                compact, spot.clauses[i], spot.figures[i], indicator, match.trigger
-            ):
-                matches[i] = None
+        for i in range(len(matches)):
+            excluded: set[str] = set()
+            while (match := matches[i]) is not None and not self._fits(spot, i, changes[i], match):
+                # '最美志愿者20名': not the registered volunteers its noun names; the next evidence may fit.
+                excluded.add(match.code)
+                (matches[i],) = self.match_sentence(
+                    compact, spot.figures, spot.clauses, elliptical, excluded=frozenset(excluded), only=i
+                )
         return matches
+
+    def _fits(self, spot: Spotted, i: int, change: Change | None, match: Match) -> bool:
+        """Whether the indicator a figure's words name can be what the figure measures."""
+        indicator = self._by_code[match.code]
+        # The size of a change ('增加了3万人', '+7.8%') is not the level an indicator measures, and a level
+        # ('提高到每月780元') is not the size an indicator of increases measures.
+        if (change is not None) != indicator.measures_change:
+            return False
+        return not _modifier_changes_meaning(
+            spot.sentence.compact, spot.clauses[i], spot.figures[i], indicator, match.trigger
+        )
 
     def _match_label(self, label: tuple[str, str]) -> Match | None:
         """The indicator a table column's header names ('注册志愿者（万人）'), read as '注册志愿者1万人'."""
@@ -87,6 +96,9 @@ class IndicatorMatcher:
         figures: list[Figure],
         clauses: list[tuple[int, int]],
         elliptical: Callable[[int], bool] | list[bool],
+        *,
+        excluded: frozenset[str] = frozenset(),
+        only: int | None = None,
     ) -> list[Match | None]:
         """Indicator of each figure; `clauses[i]` is figure i's clause, `elliptical(i)` whether it lacks a
         noun (asked only when the clause itself names nothing: tagging words costs)."""
@@ -94,8 +106,16 @@ class IndicatorMatcher:
         compact = compact.translate(QUOTE_FOLD)  # same length: offsets of figures still hold
         pattern_hits = self._pattern_hits(compact)
         occurrences, reworded = self._keyword_occurrences(compact)
+        if excluded:
+            pattern_hits = {
+                pos: [h for h in hits if h[1].code not in excluded] for pos, hits in pattern_hits.items()
+            }
+            occurrences = [o for o in occurrences if o[3].code not in excluded]
+            reworded = [o for o in reworded if o[3].code not in excluded]
         results: list[Match | None] = []
         for i, fig in enumerate(figures):
+            if only is not None and i != only:
+                continue
             args = (compact, fig, figures, clauses[i])
             # A clause borrows the noun of the one before only when it names none; a phrase found by its
             # words alone counts only where no phrase stands as the catalog writes it.
