@@ -212,7 +212,6 @@ def test_a_reworded_catalog_phrase_is_found_by_its_words(matcher: IndicatorMatch
     "sentence",
     [
         "全市活跃志愿者3.2万名。",  # a subset of the registered
-        "全市评选最美志愿者20名。",  # honoured people
         "评选星级志愿者200名。",
         "新招募志愿者5000名。",  # an addition, not the total
         "新增注册志愿者2万名。",
@@ -222,6 +221,11 @@ def test_a_modifier_of_the_counted_people_blocks_the_stock_indicator(
     matcher: IndicatorMatcher, sentence: str
 ) -> None:
     assert [code for _, code in indicators(matcher, sentence)] == [None]
+
+
+def test_honoured_volunteers_are_exemplars_not_the_registered(matcher: IndicatorMatcher) -> None:
+    # The catalog counts '最美XX' among the role models selected, not among the registered volunteers.
+    assert [code for _, code in indicators(matcher, "全市评选最美志愿者20名。")] == ["morality.exemplars_selected"]
 
 
 def test_registered_volunteers_beside_active_ones_keep_their_indicator(matcher: IndicatorMatcher) -> None:
