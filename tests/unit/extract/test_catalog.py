@@ -225,7 +225,9 @@ def test_a_modifier_of_the_counted_people_blocks_the_stock_indicator(
 
 def test_honoured_volunteers_are_exemplars_not_the_registered(matcher: IndicatorMatcher) -> None:
     # The catalog counts '最美XX' among the role models selected, not among the registered volunteers.
-    assert [code for _, code in indicators(matcher, "全市评选最美志愿者20名。")] == ["morality.exemplars_selected"]
+    assert [code for _, code in indicators(matcher, "全市评选最美志愿者20名。")] == [
+        "morality.exemplars_selected"
+    ]
 
 
 def test_registered_volunteers_beside_active_ones_keep_their_indicator(matcher: IndicatorMatcher) -> None:
