@@ -123,15 +123,7 @@ def measure(documents_count: int = 200, rounds: int = 3) -> ExtractionFigures:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--documents", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-
-    result = measure(args.documents, args.rounds)
+def report(result: ExtractionFigures) -> None:
     rows = [
         (
             "documents / characters / figures",
@@ -149,6 +141,17 @@ def main() -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    report(measure(args.documents, args.rounds))
 
 
 if __name__ == "__main__":

@@ -36,4 +36,4 @@ def test_the_table_says_which_targets_are_met() -> None:
         ("idle RSS, extract", "yes"),
         ("idle RSS, store", "**no**"),
     ]
-    assert "| idle RSS, store | 262 MB | ≤ 200 MB | **no** |" in run_all.table(rows)
+    assert "| idle RSS, store | 262 MB (250 MiB) | ≤ 200 MB | **no** |" in run_all.table(rows)
