@@ -55,6 +55,7 @@ class ThroughputFigures:
     characters: int
     in_process_s: float
     pipeline_s: dict[int, float] = field(default_factory=dict)  # extract replicas -> seconds
+    first_row_s: dict[int, float] = field(default_factory=dict)  # extract replicas -> drop to first row
     idle_rss_mb: dict[str, float] = field(default_factory=dict)
     latencies_s: list[float] = field(default_factory=list)
     file_min_age_s: float = DEFAULT_FILE_MIN_AGE_S
@@ -70,6 +71,11 @@ class ThroughputFigures:
     def pipeline_rate_without_wait(self, replicas: int) -> float:
         """Documents/s with the one stability wait every file goes through at the start taken out."""
         return self.documents / max(self.pipeline_s[replicas] - self.file_min_age_s, 1e-9)
+
+    def flowing_rate(self, replicas: int) -> float:
+        """Documents/s from the first row stored to the last: the rate once the pipeline is flowing."""
+        span = self.pipeline_s[replicas] - self.first_row_s.get(replicas, 0.0)
+        return (self.documents - 1) / max(span, 1e-9)
 
     def latency_percentile(self, percent: int) -> float:
         ordered = sorted(self.latencies_s)
@@ -199,13 +205,18 @@ class Pipeline:
             (staging / name).rename(self.inbox / name)
         return dropped_at
 
-    def time_until_stored(self, count: int, dropped_at: float, timeout: float, poll_s: float) -> float:
+    def time_until_stored(
+        self, count: int, dropped_at: float, timeout: float, poll_s: float, first: list[float] | None = None
+    ) -> float:
+        """Seconds from the drop until `count` documents are stored; the first row's time into `first`."""
         deadline = time.monotonic() + timeout
-        while self.stored_count() < count:
+        baseline = self.stored_count()
+        while (stored := self.stored_count()) < count:
+            if first is not None and not first and stored > baseline:
+                first.append(time.perf_counter() - dropped_at)
             if time.monotonic() > deadline:
                 raise SystemExit(
-                    f"{self.stored_count()} of {count} documents in Postgres after {timeout:.0f} s "
-                    f"(logs in {self.work})"
+                    f"{stored} of {count} documents in Postgres after {timeout:.0f} s (logs in {self.work})"
                 )
             time.sleep(poll_s)
         return time.perf_counter() - dropped_at
@@ -292,7 +303,9 @@ def measure(
                 result.idle_rss_mb = {s.name: s.idle_rss_mb for s in pipeline.stages}
             say(f"pipeline, {count} extract replica(s): dropping {len(files)} files")
             dropped_at = pipeline.drop(files)
-            result.pipeline_s[count] = pipeline.time_until_stored(len(files), dropped_at, timeout, 0.1)
+            first: list[float] = []
+            result.pipeline_s[count] = pipeline.time_until_stored(len(files), dropped_at, timeout, 0.1, first)
+            result.first_row_s[count] = first[0] if first else result.pipeline_s[count]
             if count == 1 and latency_files:
                 say(f"latency: {latency_files} small files, one at a time")
                 time.sleep(2.0)  # idle again: the store has committed, the stages wait on their streams
@@ -331,6 +344,13 @@ def report(result: ThroughputFigures) -> None:
             f"  {'  without the stability wait':<44} {net:8.1f} documents/s "
             f"({net / result.in_process_rate:.2f}× in-process)"
         )
+        if count in result.first_row_s:
+            flowing = result.flowing_rate(count)
+            print(
+                f"  {'  first row to last':<44} {flowing:8.1f} documents/s "
+                f"(first row {result.first_row_s[count]:.1f} s after the drop; "
+                f"{flowing / result.in_process_rate:.2f}× in-process)"
+            )
     if result.latencies_s:
         print(
             f"  single-file latency, drop to row ({len(result.latencies_s)} files): "

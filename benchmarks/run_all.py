@@ -95,6 +95,15 @@ def throughput_rows(result: bench_pipeline_throughput.ThroughputFigures) -> list
                 f"{net:.2f}×",
             ),
         ]
+        if 1 in result.first_row_s:
+            flowing = result.flowing_rate(1)
+            rows.append(
+                Row(
+                    "pipeline / in-process, first row → last row",
+                    f"{flowing / result.in_process_rate:.2f}× ({flowing:.1f} documents/s; "
+                    f"first row {result.first_row_s[1]:.1f} s after the drop)",
+                )
+            )
     if 2 in result.pipeline_s:
         rows.append(
             Row(
