@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,14 +65,23 @@ def time_small_file(runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--documents", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class ExtractionFigures:
+    documents: int
+    characters: int
+    figures: int
+    jieba_rate: float  # characters/s, one jieba.lcut pass, best round
+    extract_rate: float  # characters/s, extraction in-process, best round, start-up excluded
+    startup_in_process_s: float
+    startup_small_file_s: float
 
+    @property
+    def ratio(self) -> float:
+        return self.extract_rate / self.jieba_rate
+
+
+def measure(documents_count: int = 200, rounds: int = 3) -> ExtractionFigures:
+    """Extraction against one jieba.lcut pass on the same generated documents, then start-up."""
     import jieba
 
     from services.extract.extractor import Extractor
@@ -80,7 +90,7 @@ def main() -> None:
 
     extractor, converter = Extractor(), ScriptConverter()
     documents = []
-    for original in generated_documents(args.documents):
+    for original in generated_documents(documents_count):
         normalized = normalize_text(original, converter)
         documents.append((original, normalized, split_sections(normalized.text)))
     characters = sum(len(original) for original, _, _ in documents)
@@ -88,7 +98,7 @@ def main() -> None:
     jieba.setLogLevel(60)
     jieba.initialize()
     jieba_times, extract_times, figures = [], [], 0
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         started = time.perf_counter()
         for _, normalized, _ in documents:
             jieba.lcut(normalized.text)
@@ -102,19 +112,46 @@ def main() -> None:
             figures += len(metrics)
         extract_times.append(time.perf_counter() - started)
 
-    jieba_rate = characters / min(jieba_times)
-    extract_rate = characters / min(extract_times)
+    return ExtractionFigures(
+        documents=len(documents),
+        characters=characters,
+        figures=figures,
+        jieba_rate=characters / min(jieba_times),
+        extract_rate=characters / min(extract_times),
+        startup_in_process_s=time_startup_in_process(),
+        startup_small_file_s=time_small_file(),
+    )
+
+
+def report(result: ExtractionFigures) -> None:
     rows = [
-        ("documents / characters / figures", f"{len(documents)} / {characters:,} / {figures:,}"),
-        ("one jieba.lcut pass", f"{jieba_rate:,.0f} characters/s"),
-        ("extraction, in-process", f"{extract_rate:,.0f} characters/s"),
-        ("extraction / jieba.lcut", f"{extract_rate / jieba_rate:.2f}"),
-        ("start-up: import and build the extractor", f"{time_startup_in_process():.2f} s"),
-        ("start-up: `wenming extract` of one small file", f"{time_small_file():.2f} s (median of 5)"),
+        (
+            "documents / characters / figures",
+            f"{result.documents} / {result.characters:,} / {result.figures:,}",
+        ),
+        ("one jieba.lcut pass", f"{result.jieba_rate:,.0f} characters/s"),
+        ("extraction, in-process", f"{result.extract_rate:,.0f} characters/s"),
+        ("extraction / jieba.lcut", f"{result.ratio:.2f}"),
+        ("start-up: import and build the extractor", f"{result.startup_in_process_s:.2f} s"),
+        (
+            "start-up: `wenming extract` of one small file",
+            f"{result.startup_small_file_s:.2f} s (median of 5)",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    report(measure(args.documents, args.rounds))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -259,6 +260,7 @@ def run_pipeline(
         client.close()
         with psycopg.connect(_database_url(database_url, "postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rpartition("/")[2]}" WITH (FORCE)')
+    shutil.rmtree(work, ignore_errors=True)  # reached only when the run succeeded: logs kept otherwise
     return run, stages
 
 

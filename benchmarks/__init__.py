@@ -1,0 +1,1 @@
+"""Performance benchmarks; run_all.py prints every figure in one table. Not tests."""
