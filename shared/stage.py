@@ -8,6 +8,8 @@ delivered before it is given up, and which errors are the servers' rather than t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -21,10 +23,11 @@ from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessag
 from pydantic import BaseModel
 
 from shared.content_store import ContentStore
+from shared.logic_thread import LogicStuck, LogicThread
 from shared.references import document_bytes, referenced_keys, smallest_first
 from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
-from shared.streaming.dead_letters import MAX_DELIVERIES, gave_up
+from shared.streaming.dead_letters import dead_letter
 from shared.streaming.groups import (
     batch_subscription,
     ensure_consumer_groups,
@@ -33,13 +36,19 @@ from shared.streaming.groups import (
     register_consumer,
     retire_consumer,
 )
+from shared.streaming.isolation import IsolatedAttempts, PastAttempts
 from shared.streaming.liveness import Heartbeat, beating, keep_claimed
-from shared.streaming.publishing import build_broker
+from shared.streaming.publishing import build_broker, publish_all
 from shared.streams import Topology
 from shared.transform import transform_batch
 
 InT = TypeVar("InT", bound=BaseModel)
 ResourceT = TypeVar("ResourceT")
+log = logging.getLogger(__name__)
+
+# Three, not one: a process killed by something else (a redeploy, the OOM killer making room) while
+# it handled the entry must not condemn it.
+CRASH_CAP = 3
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,9 @@ class ConsumingStage(Generic[ResourceT]):
     # Built once per process in the lifespan, waiting for the servers it needs (told to stop: the event).
     open_resource: Callable[[Settings, asyncio.Event], Awaitable[ResourceT]]
     close_resource: Callable[[ResourceT], None] = _nothing
-    # Deliveries after which a reclaimed entry is dead-lettered; None: never given up.
-    delivery_cap: int | None = MAX_DELIVERIES
+    # Attempts on an entry alone that may end the process before the entry is dead-lettered as the
+    # cause; None: never given up.
+    crash_cap: int | None = CRASH_CAP
     # Errors of a server rather than of the documents: the batch waits a moment before it is retried.
     is_transient: Callable[[BaseException], bool] = _never
     transient_backoff_s: float = 2.0
@@ -151,7 +161,10 @@ def _subscribe(
                     await context.contents.acknowledge(stream, stage.name, done)
         except Exception as exc:  # left pending and retried; `wenming lag` shows why meanwhile
             heartbeat.record_error(exc)
-            if stage.is_transient(exc):  # a server, not the documents: not at full speed
+            if isinstance(exc, LogicStuck):  # its thread is lost: only a new process has one again
+                log.critical("%s: %s; restarting", stage.name, exc)
+                app.exit()
+            elif stage.is_transient(exc):  # a server, not the documents: not at full speed
                 await asyncio.sleep(stage.transient_backoff_s)
             raise
         heartbeat.clear_error()
@@ -170,15 +183,43 @@ def _subscribe(
     async def on_reclaimed(
         raw: Any, pipe: Pipeline, redis: Redis, message: RedisStreamMessage, resource: Any = Context()
     ) -> None:
-        entry_ids = message.raw_message["message_ids"]
+        # Taken back from a consumer that died or failed: handled alone, so that what ends the
+        # process again is this entry's doing.
+        (entry_id,) = message.raw_message["message_ids"]
+        if stage.crash_cap is None:
+            await run([raw], pipe, redis, [entry_id], resource)
+            return
         context: StageContext = app.context.get("stage_context")
-        cap = stage.delivery_cap
-        if cap is not None and await gave_up(
-            broker, pipe, message, raw, stage=stage.name, topology=context.topology, cap=cap
-        ):
-            await context.contents.acknowledge(stream, stage.name, [(entry_ids[0], referenced_keys(raw))])
-        else:
-            await run([raw], pipe, redis, entry_ids, resource)
+        attempts = IsolatedAttempts(redis, stream, stage.name)
+        past = await attempts.past(entry_id)
+        if past.unfinished >= stage.crash_cap:
+            letter = _crash_letter(stage.name, past, raw)
+            await publish_all(broker, pipe, [(context.topology.dead_letter, letter)])
+            await context.contents.acknowledge(stream, stage.name, [(entry_id, referenced_keys(raw))])
+            await attempts.forget([entry_id])
+            return
+        await attempts.begin(entry_id)
+        try:
+            await run([raw], pipe, redis, [entry_id], resource)
+        except asyncio.CancelledError:  # told to stop: not the entry's doing
+            with contextlib.suppress(Exception):
+                await attempts.withdraw(entry_id)
+            raise
+        except Exception as exc:
+            if stage.is_transient(exc):
+                await attempts.withdraw(entry_id)
+            else:
+                await attempts.raised(entry_id, exc)
+            raise
+        await attempts.forget([entry_id])
+
+
+def _crash_letter(stage: str, past: PastAttempts, raw: Any) -> Any:
+    """The dead letter of an entry that ended its stage's process each time it was handled alone."""
+    how = f"last with {past.error_type}" if past.error_type else "killed each time, with no exception"
+    reason = f"{stage} crashed {past.unfinished} times handling this message alone ({how})"
+    letter = dead_letter(stage, reason, raw)
+    return letter.model_copy(update={"error_type": past.error_type, "trace": past.trace})
 
 
 class TransformStage(Generic[InT, ResourceT]):
@@ -201,10 +242,9 @@ class TransformStage(Generic[InT, ResourceT]):
         self.build_resource = build_resource
         self.transform = transform
 
-    def consuming(self) -> ConsumingStage[ResourceT]:
+    def consuming(self, settings: Settings) -> ConsumingStage[ResourceT]:
         """The stage as the one wiring takes it: no server but Redis, every failure of the logic bad data."""
-        # The logic is CPU-bound and not thread-safe: one document at a time, off the event loop.
-        one_at_a_time = anyio.CapacityLimiter(1)
+        logic = LogicThread(limit_s=settings.processing_timeout_s, name=self.name)
 
         async def open_resource(settings: Settings, _stopping: asyncio.Event) -> ResourceT:
             return await anyio.to_thread.run_sync(self.build_resource, settings)
@@ -222,7 +262,7 @@ class TransformStage(Generic[InT, ResourceT]):
                 stage=self.name,
                 topology=context.topology,
                 target=self.target(context.topology),
-                limiter=one_at_a_time,
+                logic=logic,
                 contents=context.contents,
                 inline_bytes=context.settings.inline_text_bytes,
             )
@@ -234,4 +274,4 @@ class TransformStage(Generic[InT, ResourceT]):
 
 def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) -> FastStream:
     """Wire a transforming stage: batches in through its group, reclaim of stale work, results out."""
-    return create_stage_app(settings, stage.consuming())
+    return create_stage_app(settings, stage.consuming(settings))

@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import anyio
 from faststream.redis import RedisBroker
 from pydantic import BaseModel
 from redis.asyncio.client import Pipeline
 
 from shared.content_store import ContentStore
+from shared.logic_thread import LogicStuck, LogicThread, TooSlow
 from shared.references import Detached, MissingContent, by_reference, references, resolved
-from shared.streaming.dead_letters import dead_letter, document_id, file_name, parse_contracts
+from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_contracts
 from shared.streaming.publishing import publish_all
 from shared.streams import Topology
 
@@ -32,16 +32,16 @@ async def transform_batch(
     stage: str,
     topology: Topology,
     target: str,
-    limiter: anyio.CapacityLimiter,
+    logic: LogicThread,
     contents: ContentStore,
     inline_bytes: int,
 ) -> None:
     """Validate a batch, transform each document with pure logic, and publish the results in one go.
 
     Referenced texts are fetched before the transform and results over `inline_bytes` published by
-    reference. Bad data (an invalid message, a text no longer kept, a document the logic rejects)
-    becomes a dead letter and is acknowledged with the batch; a Redis error leaves the whole batch
-    pending, to be reclaimed.
+    reference. Bad data (an invalid message, a text no longer kept, a document the logic rejects or
+    takes longer than its bound on) becomes a dead letter and is acknowledged with the batch; a
+    Redis error leaves the whole batch pending.
     """
     parsed, invalid = parse_contracts(model, raw_messages)
     outgoing: list[tuple[str, BaseModel]] = [
@@ -53,28 +53,33 @@ async def transform_batch(
         try:
             valid.append(resolved(document, fetched))
         except MissingContent as exc:
-            letter = dead_letter(stage, str(exc), doc_id=document_id(document), file_name=file_name(document))
-            outgoing.append((topology.dead_letter, letter))
+            outgoing.append((topology.dead_letter, document_letter(stage, str(exc), document)))
     held = set(fetched)
     fetched.clear()  # the JSON of a large document's texts is not kept through the transform
     key_prefix = topology.contents
 
-    def transform_all() -> list[tuple[str, Detached[Any]]]:
-        results: list[tuple[str, Detached[Any]]] = []
-        for document in valid:
-            try:
-                result = transform(document)
-            except Exception as exc:  # the logic is pure: a failure is about this document, not the system
-                log.exception("%s failed on %s", stage, getattr(document, "file_name", "?"))
-                reason = f"{stage} failed: {type(exc).__name__}: {exc}"
-                named = {"doc_id": document_id(document), "file_name": file_name(document)}
-                results.append((topology.dead_letter, Detached(dead_letter(stage, reason, **named), {})))
-                continue
-            results.append((target, by_reference(result, inline_bytes=inline_bytes, key_prefix=key_prefix)))
-        return results
+    def transform_one(document: ContractT) -> Detached[Any]:
+        return by_reference(transform(document), inline_bytes=inline_bytes, key_prefix=key_prefix)
 
-    # One hop to a worker thread per batch: the event loop stays free for reads, acks and shutdown.
-    results = await anyio.to_thread.run_sync(transform_all, limiter=limiter)
+    results: list[tuple[str, Detached[Any]]] = []
+    for document in valid:
+        try:
+            # One document at a time on the logic's thread: the event loop stays free for reads and acks.
+            results.append((target, await logic.run(transform_one, document)))
+        except TooSlow as exc:
+            log.error("%s gave up on %s after %gs", stage, file_name(document), logic.limit_s)
+            reason = f"{stage} took longer than {logic.limit_s:g}s on this document and gave up"
+            results.append(
+                (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
+            )
+        except LogicStuck:
+            raise  # no verdict on the document: the thread is lost and the stage must restart
+        except Exception as exc:  # the logic is pure: a failure is about this document, not the system
+            log.exception("%s failed on %s", stage, file_name(document))
+            reason = f"{stage} failed: {type(exc).__name__}: {exc}"
+            results.append(
+                (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
+            )
     contents.keep(pipe, (detached for _, detached in results), held=held)
     outgoing.extend((stream, detached.message) for stream, detached in results)
     await publish_all(broker, pipe, outgoing)

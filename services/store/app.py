@@ -17,7 +17,7 @@ from shared.references import MissingContent, references, resolved
 from shared.servers import Server, server_address, wait_until_up
 from shared.settings import Settings
 from shared.stage import ConsumingStage, StageContext, StageInput, create_stage_app
-from shared.streaming.dead_letters import dead_letter, document_id, file_name, parse_contracts
+from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts
 from shared.streaming.publishing import publish_all
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, conte
         try:
             documents.append(resolved(document, fetched))
         except MissingContent as exc:
-            named = {"doc_id": document_id(document), "file_name": file_name(document)}
-            letters.append(dead_letter(context.stage, str(exc), **named))
+            letters.append(document_letter(context.stage, str(exc), document))
     fetched.clear()  # the JSON of a large document is not kept while it is stored
     for document in documents:
         try:
@@ -53,8 +52,7 @@ async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, conte
             if not is_bad_data(exc):
                 raise  # the database, not the document: the batch stays pending
             reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
-            named = {"doc_id": document_id(document), "file_name": file_name(document)}
-            letters.append(dead_letter(context.stage, reason, **named))
+            letters.append(document_letter(context.stage, reason, document))
     await publish_all(context.broker, pipe, [(context.topology.dead_letter, letter) for letter in letters])
 
 
@@ -79,9 +77,9 @@ STORE = ConsumingStage[DocumentStore](
     ),
     open_resource=open_store,
     close_resource=DocumentStore.close,
-    # No delivery cap: store errors are classified, so what fails again is the database, and giving
-    # up would drop documents during an outage. `wenming lag` shows it stuck.
-    delivery_cap=None,
+    # No cap: store errors are classified, so what fails again is the database, and giving up
+    # would drop documents during an outage. `wenming lag` shows it failing.
+    crash_cap=None,
     is_transient=_is_database_error,
 )
 

@@ -1,33 +1,61 @@
-"""What a stage cannot use becomes a dead letter naming the document and the reason."""
+"""What a stage cannot use becomes a dead letter naming the document, the reason and, if any, the error."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from faststream.redis import RedisBroker, RedisStreamMessage
 from pydantic import BaseModel, ValidationError
-from redis.asyncio.client import Pipeline
 
 from shared.contracts import DeadLetter
-from shared.streaming.publishing import publish_all
-from shared.streams import Topology
 
 ContractT = TypeVar("ContractT", bound=BaseModel)
-MAX_DELIVERIES = 5
+
+# Enough frames to see where in the logic it failed, few enough to read in a table cell.
+_TRACE_FRAMES = 6
+_TRACE_CHARS = 2_000
 
 
 def dead_letter(
-    stage: str, reason: str, raw: Any = None, *, doc_id: str | None = None, file_name: str | None = None
+    stage: str,
+    reason: str,
+    raw: Any = None,
+    *,
+    doc_id: str | None = None,
+    file_name: str | None = None,
+    error: BaseException | None = None,
 ) -> DeadLetter:
-    """A dead letter naming what failed, as far as the message lets us tell."""
+    """A dead letter naming what failed, as far as the message tells, with the error's type and trace."""
     if isinstance(raw, dict):
         doc_id = doc_id or _str_or_none(raw.get("doc_id"))
         file_name = file_name or _str_or_none(raw.get("file_name"))
     return DeadLetter(
-        stage=stage, doc_id=doc_id, file_name=file_name, reason=reason, failed_at=datetime.now(UTC)
+        stage=stage,
+        doc_id=doc_id,
+        file_name=file_name,
+        reason=reason,
+        failed_at=datetime.now(UTC),
+        error_type=type(error).__name__ if error is not None else None,
+        trace=short_trace(error) if error is not None and error.__traceback__ is not None else None,
     )
+
+
+def document_letter(
+    stage: str, reason: str, document: BaseModel, *, error: BaseException | None = None
+) -> DeadLetter:
+    """A dead letter for a valid document, named by its id and file."""
+    return dead_letter(
+        stage, reason, doc_id=document_id(document), file_name=file_name(document), error=error
+    )
+
+
+def short_trace(error: BaseException) -> str:
+    """The innermost frames of the error's traceback and its message, as Python prints them."""
+    frames = traceback.format_tb(error.__traceback__)[-_TRACE_FRAMES:]
+    text = "".join(frames) + "".join(traceback.format_exception_only(error))
+    return text if len(text) <= _TRACE_CHARS else "…" + text[-_TRACE_CHARS:]
 
 
 def parse_contracts(
@@ -42,25 +70,6 @@ def parse_contracts(
         except ValidationError as exc:
             invalid.append((raw, f"not a valid {model.__name__}: {exc.errors()[0]['msg']}"))
     return valid, invalid
-
-
-async def gave_up(
-    broker: RedisBroker,
-    pipe: Pipeline,
-    message: RedisStreamMessage,
-    raw: Any,
-    *,
-    stage: str,
-    topology: Topology,
-    cap: int = MAX_DELIVERIES,
-) -> bool:
-    """Dead-letter an entry that keeps failing, so one poison message cannot loop forever."""
-    deliveries = await message.get_delivery_count()
-    if deliveries <= cap:
-        return False
-    reason = f"{stage} failed {deliveries - 1} times on this message; the {stage} logs say why"
-    await publish_all(broker, pipe, [(topology.dead_letter, dead_letter(stage, reason, raw))])
-    return True
 
 
 def document_id(document: BaseModel) -> str | None:

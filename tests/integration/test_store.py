@@ -139,6 +139,8 @@ async def test_dead_letters_and_invalid_messages_land_in_the_ingest_log(settings
             file_name="scan.pdf",
             reason="scanned PDF has no text layer",
             failed_at=datetime.now(UTC),
+            error_type="UnreadableDocument",
+            trace='  File "readers.py", line 9, in read_pdf\nUnreadableDocument: no text layer\n',
         )
         await broker.publish(letter, stream=topology.dead_letter)
         await broker.publish({"doc_id": "d" * 64, "file_name": "broken.txt"}, stream=topology.extracted)
@@ -162,6 +164,11 @@ async def test_dead_letters_and_invalid_messages_land_in_the_ingest_log(settings
         )
     assert reasons["scan.pdf"] == "scanned PDF has no text layer"
     assert "not a valid DocumentExtracted" in reasons["broken.txt"]
+    with engine.connect() as conn:
+        error_type, trace = conn.execute(
+            sa.text("SELECT error_type, trace FROM ingest_log WHERE file_name = 'scan.pdf'")
+        ).one()
+    assert error_type == "UnreadableDocument" and "in read_pdf" in trace
     engine.dispose()
 
 
