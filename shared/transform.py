@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from faststream.redis import RedisBroker
@@ -35,6 +35,7 @@ async def transform_batch(
     logic: LogicThread,
     contents: ContentStore,
     inline_bytes: int,
+    retrying: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
 ) -> None:
     """Validate a batch, transform each document with pure logic, and publish the results in one go.
 
@@ -80,6 +81,11 @@ async def transform_batch(
             results.append(
                 (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
             )
-    contents.keep(pipe, (detached for _, detached in results), held=held)
     outgoing.extend((stream, detached.message) for stream, detached in results)
-    await publish_all(broker, pipe, outgoing)
+
+    async def hand_on() -> None:
+        contents.keep(pipe, (detached for _, detached in results), held=held)
+        await publish_all(broker, pipe, outgoing)
+
+    # Retried alone while Redis is away: the transform, which may have taken long, is not done again.
+    await retrying(hand_on)

@@ -65,8 +65,13 @@ async def record_dead_letters(
     await anyio.to_thread.run_sync(store.record_failures, letters)
 
 
+def database(settings: Settings) -> list[Server]:
+    """Postgres as the store's retries see it: any error but a refusal of the data is waited out."""
+    return [Server("Postgres", server_address(settings.require_database_url(), 5432), _is_database_error)]
+
+
 def _is_database_error(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError)
+    return isinstance(error, DBAPIError) and not is_bad_data(error)
 
 
 STORE = ConsumingStage[DocumentStore](
@@ -80,7 +85,7 @@ STORE = ConsumingStage[DocumentStore](
     # No cap: store errors are classified, so what fails again is the database, and giving up
     # would drop documents during an outage. `wenming lag` shows it failing.
     crash_cap=None,
-    is_transient=_is_database_error,
+    servers=database,
 )
 
 

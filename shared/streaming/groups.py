@@ -1,5 +1,5 @@
 """Consumer groups: created at the stream's start, joined and left by each replica, read in
-batches or reclaimed, and their streams trimmed of what every group has acknowledged."""
+batches, and their streams trimmed of what every group has acknowledged."""
 
 from __future__ import annotations
 
@@ -71,17 +71,6 @@ def batch_subscription(settings: Settings, stream: str, group: str) -> StreamSub
         batch=True,
         max_records=settings.batch_size,
         polling_interval=500,
-    )
-
-
-def reclaim_subscription(settings: Settings, stream: str, group: str) -> StreamSub:
-    """Claim entries left pending too long by a replica that died or failed transiently."""
-    return StreamSub(
-        stream,
-        group=group,
-        consumer=settings.consumer_name,
-        min_idle_time=settings.reclaim_idle_ms,
-        polling_interval=max(1_000, settings.reclaim_idle_ms // 4),
     )
 
 

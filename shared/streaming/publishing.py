@@ -10,10 +10,27 @@ from pydantic import BaseModel
 from redis.asyncio.client import Pipeline
 
 from shared.contracts import DeadLetter
+from shared.servers import redis_is_away
 from shared.settings import Settings
 from shared.streams import dead_letter_counter
 
 log = logging.getLogger(__name__)
+
+
+class _QuietWhileRedisAway(logging.Filter):
+    """Drops faststream's traceback per failed read while Redis is away (every 5 s of an outage).
+
+    The stage's own retries say it once, as `waiting for Redis at ...` and `Redis is back at ...`.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or record.getMessage() != "Message fetch error":
+            return True
+        return not redis_is_away(error)
+
+
+log.addFilter(_QuietWhileRedisAway())
 
 
 def build_broker(settings: Settings) -> RedisBroker:
