@@ -19,9 +19,9 @@ import redis.asyncio as aioredis
 from faststream import TestApp
 
 from services.normalize.app import create_app
-from shared.broker import publish_all
 from shared.contracts import DocumentIngested
 from shared.settings import Settings
+from shared.streaming.publishing import publish_all
 from shared.streams import Topology
 
 SENTENCE = "全市注册志愿者42萬名，建成新時代文明實踐站438個，群眾滿意率達到98.5%。"

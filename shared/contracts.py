@@ -217,3 +217,7 @@ class DeadLetter(Contract):
     file_name: str | None = None
     reason: str
     failed_at: datetime
+    error_type: str | None = Field(
+        default=None, description="the exception's type, when the stage raised one"
+    )
+    trace: str | None = Field(default=None, description="the last frames of its traceback, innermost last")

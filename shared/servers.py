@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -60,6 +60,82 @@ class Server:
     is_away: Callable[[BaseException], bool]
 
 
+class Watch:
+    """One server as this process sees it: away (since when, why) or up.
+
+    Shared by every task that uses the server, so that a stage logs each change once, however
+    many batches, acknowledgements and heartbeats wait for it meanwhile.
+    """
+
+    def __init__(self, server: Server, *, max_delay_s: float = MAX_DELAY_S) -> None:
+        self.server = server
+        self.max_delay_s = max_delay_s
+        self.away_since: float | None = None
+        self.reason: str | None = None
+
+    def failed(self, error: BaseException) -> None:
+        """Note a failure that says the server is away: logged when it starts or its reason changes."""
+        if self.away_since is None:
+            self.away_since = time.monotonic()
+        if _first_line(error) != self.reason:
+            self.reason = _first_line(error)
+            log.warning(
+                "waiting for %s at %s (%s); retrying, at most %gs apart",
+                self.server.name,
+                self.server.address,
+                self.reason,
+                self.max_delay_s,
+            )
+
+    def answered(self) -> None:
+        """Note that the server answered: logged once, if it had been away."""
+        if self.away_since is not None:
+            away_s = time.monotonic() - self.away_since
+            log.info("%s is back at %s after %.1fs", self.server.name, self.server.address, away_s)
+        self.away_since = None
+        self.reason = None
+
+
+async def retry_while_away(
+    attempt: Callable[[], Awaitable[T]],
+    watches: Sequence[Watch],
+    *,
+    stopping: asyncio.Event,
+    stopped: Callable[[Watch], BaseException],
+    on_failure: Callable[[BaseException], None] | None = None,
+    first_delay_s: float = FIRST_DELAY_S,
+) -> T:
+    """The result of `attempt`, retried while one of the watched servers is away.
+
+    Capped exponential backoff with jitter; a failure no watched server explains is raised at once,
+    and so is `stopped(watch)` once `stopping` is set while waiting.
+    """
+    delay = first_delay_s
+    waited_for: list[Watch] = []
+    while True:
+        try:
+            result = await attempt()
+        except Exception as exc:
+            watch = next((w for w in watches if w.server.is_away(exc)), None)
+            if watch is None:
+                raise
+            watch.failed(exc)
+            if watch not in waited_for:
+                waited_for.append(watch)
+            if on_failure is not None:
+                on_failure(exc)
+            # Jitter, so that replicas started together do not knock in step.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), random.uniform(delay / 2, delay))
+            if stopping.is_set():
+                raise stopped(watch) from exc
+            delay = min(delay * 2, watch.max_delay_s)
+            continue
+        for watch in waited_for:
+            watch.answered()
+        return result
+
+
 async def wait_until_up(
     server: Server,
     attempt: Callable[[], Awaitable[T]],
@@ -69,37 +145,20 @@ async def wait_until_up(
     max_delay_s: float = MAX_DELAY_S,
 ) -> T:
     """The result of `attempt`, retried while `server` is away; other failures are raised at once."""
-    delay = first_delay_s
-    since: float | None = None
-    reason: str | None = None
-    while True:
-        if stopping.is_set():
-            log.info("stopped while waiting for %s at %s", server.name, server.address)
-            raise StoppedWhileWaiting(0)
-        try:
-            result = await attempt()
-        except Exception as exc:
-            if not server.is_away(exc):
-                raise
-            if since is None:
-                since = time.monotonic()
-            if _first_line(exc) != reason:
-                reason = _first_line(exc)
-                log.warning(
-                    "waiting for %s at %s (%s); retrying, at most %gs apart",
-                    server.name,
-                    server.address,
-                    reason,
-                    max_delay_s,
-                )
-            # Jitter, so that replicas started together do not knock in step.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), random.uniform(delay / 2, delay))
-            delay = min(delay * 2, max_delay_s)
-            continue
-        if since is not None:
-            log.info("%s is back at %s after %.1fs", server.name, server.address, time.monotonic() - since)
-        return result
+    if stopping.is_set():
+        raise _stopped_while_waiting(Watch(server))
+    return await retry_while_away(
+        attempt,
+        [Watch(server, max_delay_s=max_delay_s)],
+        stopping=stopping,
+        stopped=_stopped_while_waiting,
+        first_delay_s=first_delay_s,
+    )
+
+
+def _stopped_while_waiting(watch: Watch) -> StoppedWhileWaiting:
+    log.info("stopped while waiting for %s at %s", watch.server.name, watch.server.address)
+    return StoppedWhileWaiting(0)
 
 
 def server_address(url: str, default_port: int) -> str:
@@ -111,13 +170,13 @@ def server_address(url: str, default_port: int) -> str:
     return socket_dir[0] if socket_dir else parts.path or "localhost"
 
 
-def _redis_is_away(error: BaseException) -> bool:
+def redis_is_away(error: BaseException) -> bool:
     # Refused, reset, timed out, still loading its data, or refusing our password: all logged, all waited for.
     return isinstance(error, RedisConnectionError | RedisTimeoutError | OSError)
 
 
 def redis_server(redis_url: str) -> Server:
-    return Server("Redis", server_address(redis_url, 6379), _redis_is_away)
+    return Server("Redis", server_address(redis_url, 6379), redis_is_away)
 
 
 async def wait_for_redis(redis_url: str, *, stopping: asyncio.Event) -> None:

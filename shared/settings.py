@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     reclaim_idle_ms: int = Field(
         default=60_000, ge=1_000, description="pending entries idle this long are claimed by another replica"
     )
+    processing_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="longest the logic of normalize or extract may spend on one document; "
+        "a document that takes longer is dead-lettered as too slow",
+    )
     reader_password: SecretStr | None = Field(
         default=None,
         description="password of the read-only wenming_reader role, set by the store as it starts; "

@@ -1,43 +1,201 @@
-"""The shape every transforming stage shares: one stream in, pure logic per document, one stream out."""
+"""The one wiring of every consuming stage: batches in through its groups, reclaim of stale work, results out.
+
+What differs between stages is data, given as a `ConsumingStage`: the streams it reads and what it
+does with a part of a batch from each, the heavy resource it builds once, the servers besides Redis
+whose failures are waited out rather than blamed on the documents, and how often an entry may end
+the process before it is given up. How the entries are handled is shared/handling.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import anyio
 import redis.asyncio as aioredis
-from faststream import Context, FastStream
-from faststream.redis.annotations import Pipeline, Redis, RedisBatchStreamMessage, RedisStreamMessage
+from faststream import FastStream
+from faststream.middlewares import AckPolicy
+from faststream.redis import RedisBroker
+from faststream.redis.annotations import RedisBatchStreamMessage
 from pydantic import BaseModel
 
-from shared.broker import (
-    Heartbeat,
+from shared.content_store import ContentStore
+from shared.handling import InputWork, Retrying, StopRequested
+from shared.logic_thread import LogicStuck, LogicThread
+from shared.servers import Server, StageApp, Watch, redis_server, wait_for_redis
+from shared.settings import Settings
+from shared.streaming.groups import (
     batch_subscription,
-    beating,
-    build_broker,
     ensure_consumer_groups,
-    gave_up,
-    keep_claimed,
     keep_trimmed,
-    reclaim_subscription,
     register_consumer,
     retire_consumer,
-    transform_batch,
 )
-from shared.content_store import ContentStore
-from shared.references import document_bytes, referenced_keys, smallest_first
-from shared.servers import StageApp, wait_for_redis
-from shared.settings import Settings
+from shared.streaming.liveness import beating
+from shared.streaming.publishing import build_broker
+from shared.streaming.reclaim import Reclaimer
 from shared.streams import Topology
+from shared.transform import transform_batch
 
 InT = TypeVar("InT", bound=BaseModel)
 ResourceT = TypeVar("ResourceT")
+log = logging.getLogger(__name__)
+
+# Three, not one: a process killed by something else (a redeploy, the OOM killer making room) while
+# it handled the entry must not condemn it.
+CRASH_CAP = 3
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a handler hands its results on with."""
+
+    stage: str
+    settings: Settings
+    topology: Topology
+    broker: RedisBroker
+    contents: ContentStore
+    retrying: Retrying  # for a step worth retrying alone, such as publishing what took long to compute
+
+
+# A part of a batch (raw messages), the pipeline to publish in, the stage's resource, its context.
+Handle = Callable[[list[Any], Any, ResourceT, StageContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StageInput(Generic[ResourceT]):
+    """A stream the stage reads, through its group, and what it does with a part of a batch from it."""
+
+    stream: Callable[[Topology], str]
+    handle: Handle[ResourceT]
+
+
+def _no_servers(_settings: Settings) -> Sequence[Server]:
+    return ()
+
+
+def _nothing(_resource: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ConsumingStage(Generic[ResourceT]):
+    """What a consuming stage is; `create_stage_app` wires it."""
+
+    name: str
+    inputs: tuple[StageInput[ResourceT], ...]
+    # Built once per process in the lifespan, waiting for the servers it needs (told to stop: the event).
+    open_resource: Callable[[Settings, asyncio.Event], Awaitable[ResourceT]]
+    close_resource: Callable[[ResourceT], None] = _nothing
+    # Servers besides Redis whose failures (their `is_away`) are retried in place, not blamed on a document.
+    servers: Callable[[Settings], Sequence[Server]] = _no_servers
+    # Attempts on an entry alone that may end the process before the entry is dead-lettered as the
+    # cause; None: never given up.
+    crash_cap: int | None = CRASH_CAP
+
+
+def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStream:
+    """Wire a consuming stage: per input, batches through its group, and entries taken back first."""
+    broker = build_broker(settings)
+    topology = Topology(settings.stream_prefix)
+    redis_url = settings.require_redis_url()
+    consumer = settings.consumer_name
+    inputs = [(spec.stream(topology), spec) for spec in stage.inputs]
+    groups = [(stream, stage.name) for stream, _ in inputs]
+    # One watch per server for the whole process: each outage is logged once, not once per task.
+    watches = [Watch(redis_server(redis_url)), *(Watch(server) for server in stage.servers(settings))]
+    works: dict[str, InputWork] = {}
+    reclaimers: dict[str, Reclaimer] = {}
+    inherited: dict[str, list[Any]] = {}
+    tasks: list[asyncio.Task[None]] = []
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        await wait_for_redis(redis_url, stopping=app.stopping)
+        # Every server before joining the groups: a stage stopped while it waits leaves no consumer behind.
+        resource = await stage.open_resource(settings, app.stopping)
+        async with AsyncExitStack() as cleanup:
+            cleanup.callback(stage.close_resource, resource)
+            await ensure_consumer_groups(redis_url, topology.consumer_groups())
+            client = aioredis.from_url(redis_url)
+            cleanup.push_async_callback(client.aclose)
+            await register_consumer(redis_url, groups, consumer)
+            cleanup.push_async_callback(retire_consumer, redis_url, groups, consumer)
+            heartbeat = await cleanup.enter_async_context(
+                beating(redis_url, prefix=settings.stream_prefix, stage=stage.name, consumer=consumer)
+            )
+            await cleanup.enter_async_context(keep_trimmed(redis_url, [stream for stream, _ in groups]))
+            retrying = Retrying(watches, stopping=app.stopping, heartbeat=heartbeat)
+            contents = ContentStore(client, ttl_s=settings.reference_ttl_s)
+            context = StageContext(stage.name, settings, topology, broker, contents, retrying)
+            for stream, spec in inputs:
+                works[stream] = InputWork(
+                    stage=stage,
+                    stream=stream,
+                    handle=spec.handle,
+                    context=context,
+                    resource=resource,
+                    heartbeat=heartbeat,
+                    client=client,
+                    stopping=app.stopping,
+                    on_stuck=stuck,
+                )
+                reclaimers[stream] = Reclaimer(
+                    client,
+                    stream=stream,
+                    group=stage.name,
+                    consumer=consumer,
+                    prefix=settings.stream_prefix,
+                    idle_ms=settings.reclaim_idle_ms,
+                    count=settings.batch_size,
+                    message_format=broker.config.message_format,
+                )
+                # Before the subscribers read: what is pending under our name now was left by a
+                # process of the same name that died.
+                inherited[stream] = await reclaimers[stream].inherited()
+            yield
+
+    app = StageApp(broker, lifespan=lifespan)
+
+    def stuck(error: LogicStuck) -> None:
+        log.critical("%s: %s; stopping, to be restarted with a thread of its own", stage.name, error)
+        app.exit()
+
+    @app.after_startup
+    async def start_reclaiming() -> None:
+        for stream, work in works.items():
+            tasks.append(asyncio.create_task(work.reclaim(reclaimers[stream], inherited.pop(stream))))
+
+    @app.on_shutdown
+    async def stop_reclaiming() -> None:
+        app.stopping.set()  # also ends retries in progress: their entries stay pending
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    for stream, _ in inputs:
+        _subscribe(broker, settings, stage.name, stream, works)
+    return app
+
+
+def _subscribe(
+    broker: RedisBroker, settings: Settings, stage: str, stream: str, works: dict[str, InputWork]
+) -> None:
+    """Read new entries of `stream` in batches through the stage's group."""
+
+    # Acknowledged by the wiring itself, with retries: faststream's own XACK would only repeat it.
+    @broker.subscriber(stream=batch_subscription(settings, stream, stage), ack_policy=AckPolicy.MANUAL)
+    async def on_batch(raw: list[Any], message: RedisBatchStreamMessage) -> None:
+        # Stopping: the entries stay pending.
+        with contextlib.suppress(StopRequested, LogicStuck):
+            await works[stream].batch(raw, message.raw_message["message_ids"])
 
 
 class TransformStage(Generic[InT, ResourceT]):
-    """What a stage is: its name, streams, input contract, heavy resource and pure transform."""
+    """A stage of pure logic: one stream in, a transform per document with a heavy resource, one out."""
 
     def __init__(
         self,
@@ -56,94 +214,37 @@ class TransformStage(Generic[InT, ResourceT]):
         self.build_resource = build_resource
         self.transform = transform
 
+    def consuming(self, settings: Settings) -> ConsumingStage[ResourceT]:
+        """The stage as the one wiring takes it: no server but Redis, every failure of the logic bad data."""
+        logic = LogicThread(limit_s=settings.processing_timeout_s, name=self.name)
+
+        async def open_resource(settings: Settings, _stopping: asyncio.Event) -> ResourceT:
+            return await anyio.to_thread.run_sync(self.build_resource, settings)
+
+        async def handle(raw: list[Any], pipe: Any, resource: ResourceT, context: StageContext) -> None:
+            def transform(document: InT) -> BaseModel:
+                return self.transform(document, resource)
+
+            await transform_batch(
+                context.broker,
+                pipe,
+                raw,
+                self.model,
+                transform,
+                stage=self.name,
+                topology=context.topology,
+                target=self.target(context.topology),
+                logic=logic,
+                contents=context.contents,
+                inline_bytes=context.settings.inline_text_bytes,
+                retrying=context.retrying,
+            )
+
+        return ConsumingStage(
+            name=self.name, inputs=(StageInput(self.source, handle),), open_resource=open_resource
+        )
+
 
 def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) -> FastStream:
     """Wire a transforming stage: batches in through its group, reclaim of stale work, results out."""
-    broker = build_broker(settings)
-    topology = Topology(settings.stream_prefix)
-    source, target = stage.source(topology), stage.target(topology)
-    redis_url = settings.require_redis_url()
-    # The logic is CPU-bound and not thread-safe: one document at a time, off the event loop.
-    one_at_a_time = anyio.CapacityLimiter(1)
-    refresh_s = settings.reclaim_idle_ms / 1000 / 3
-
-    @asynccontextmanager
-    async def lifespan() -> AsyncIterator[None]:
-        await wait_for_redis(redis_url, stopping=app.stopping)
-        await ensure_consumer_groups(redis_url, topology.consumer_groups())
-        app.context.set_global("resource", await anyio.to_thread.run_sync(stage.build_resource, settings))
-        # Joined once ready, so that a start that fails leaves no consumer behind.
-        await register_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
-        client = aioredis.from_url(redis_url)
-        app.context.set_global("contents", ContentStore(client, ttl_s=settings.reference_ttl_s))
-        try:
-            async with (
-                keep_trimmed(redis_url, [source]),
-                beating(
-                    redis_url,
-                    prefix=settings.stream_prefix,
-                    stage=stage.name,
-                    consumer=settings.consumer_name,
-                ) as heartbeat,
-            ):
-                app.context.set_global("heartbeat", heartbeat)
-                yield
-        finally:
-            await client.aclose()
-            await retire_consumer(redis_url, [(source, stage.name)], settings.consumer_name)
-
-    app = StageApp(broker, lifespan=lifespan)
-
-    async def run(raw: list[Any], pipe: Any, redis: Any, entry_ids: list[bytes], resource: Any) -> None:
-        def transform(document: BaseModel) -> BaseModel:
-            return stage.transform(document, resource)
-
-        heartbeat: Heartbeat = app.context.get("heartbeat")
-        contents: ContentStore = app.context.get("contents")
-        try:
-            async with keep_claimed(redis, source, stage.name, settings.consumer_name, entry_ids, refresh_s):
-                # Bounded by bytes, smallest first, each part acknowledged as soon as it is handed on.
-                sizes = [document_bytes(item) for item in raw]
-                for part in smallest_first(sizes, settings.batch_bytes):
-                    await transform_batch(
-                        broker,
-                        pipe,
-                        [raw[i] for i in part],
-                        stage.model,
-                        transform,
-                        stage=stage.name,
-                        topology=topology,
-                        target=target,
-                        limiter=one_at_a_time,
-                        contents=contents,
-                        inline_bytes=settings.inline_text_bytes,
-                    )
-                    done = [(entry_ids[i], referenced_keys(raw[i])) for i in part]
-                    await contents.acknowledge(source, stage.name, done)
-        except Exception as exc:  # left pending and retried; `wenming lag` shows why meanwhile
-            heartbeat.record_error(exc)
-            raise
-        heartbeat.clear_error()
-
-    @broker.subscriber(stream=batch_subscription(settings, source, stage.name))
-    async def on_batch(
-        raw: list[Any],
-        pipe: Pipeline,
-        redis: Redis,
-        message: RedisBatchStreamMessage,
-        resource: Any = Context(),
-    ) -> None:
-        await run(raw, pipe, redis, message.raw_message["message_ids"], resource)
-
-    @broker.subscriber(stream=reclaim_subscription(settings, source, stage.name))
-    async def on_reclaimed(
-        raw: Any, pipe: Pipeline, redis: Redis, message: RedisStreamMessage, resource: Any = Context()
-    ) -> None:
-        entry_ids = message.raw_message["message_ids"]
-        if await gave_up(broker, pipe, message, raw, stage=stage.name, topology=topology):
-            contents: ContentStore = app.context.get("contents")
-            await contents.acknowledge(source, stage.name, [(entry_ids[0], referenced_keys(raw))])
-        else:
-            await run([raw], pipe, redis, entry_ids, resource)
-
-    return app
+    return create_stage_app(settings, stage.consuming(settings))

@@ -29,6 +29,11 @@ def dead_letter_counter(dead_letter_stream: str) -> str:
     return f"{dead_letter_stream}:added"
 
 
+def isolated_attempts_key(stream: str, group: str) -> str:
+    """The hash counting, per entry of `stream`, the group's attempts on it alone that never finished."""
+    return f"{stream}:{group}:isolated-attempts"
+
+
 @dataclass(frozen=True)
 class Topology:
     """Stream names under one prefix, so tests and deployments never collide."""

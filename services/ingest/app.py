@@ -14,12 +14,14 @@ import redis.asyncio as aioredis
 from faststream import FastStream
 
 from services.ingest.watcher import InboxWatcher, Outcome
-from shared.broker import beating, build_broker, ensure_consumer_groups, publish_all
 from shared.content_store import ContentStore
 from shared.contracts import DeadLetter
 from shared.references import Detached, by_reference
 from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
+from shared.streaming.groups import ensure_consumer_groups
+from shared.streaming.liveness import beating
+from shared.streaming.publishing import build_broker, publish_all
 from shared.streams import Topology
 
 log = logging.getLogger(__name__)

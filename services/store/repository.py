@@ -166,6 +166,8 @@ def log_failure(session: Session, *, letter: DeadLetter) -> None:
             stage=letter.stage,
             reason=letter.reason,
             logged_at=letter.failed_at,
+            error_type=letter.error_type,
+            trace=letter.trace,
         )
     )
 

@@ -123,3 +123,5 @@ class IngestLogEntry(SQLModel, table=True):
     stage: str = Field(sa_type=Text)
     reason: str | None = Field(default=None, sa_type=Text)
     logged_at: datetime = Field(sa_type=DateTime(timezone=True))
+    error_type: str | None = Field(default=None, sa_type=Text)
+    trace: str | None = Field(default=None, sa_type=Text)

@@ -10,9 +10,9 @@ from faststream import TestApp
 from faststream.redis import RedisBroker
 
 from services.normalize.app import create_app
-from shared.broker import ensure_consumer_groups
 from shared.contracts import DocumentIngested
 from shared.settings import Settings
+from shared.streaming.groups import ensure_consumer_groups
 from shared.streams import Topology
 from tests.support.polling import eventually
 

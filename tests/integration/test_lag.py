@@ -12,7 +12,10 @@ from faststream.redis import RedisBroker
 
 from services.embedded import EmbeddedRedis
 from services.lag import dead_letter_count, read_lag
-from shared.broker import dead_letter, ensure_consumer_groups, heartbeat_key, publish_all, trim_consumed
+from shared.streaming.dead_letters import dead_letter
+from shared.streaming.groups import ensure_consumer_groups, trim_consumed
+from shared.streaming.liveness import heartbeat_key
+from shared.streaming.publishing import publish_all
 from shared.streams import Topology
 
 pytestmark = pytest.mark.integration

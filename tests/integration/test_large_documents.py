@@ -21,11 +21,12 @@ from services.normalize.app import create_app as create_normalize
 from services.normalize.normalizer import ScriptConverter, normalize_text
 from services.store.app import create_app as create_store
 from services.store.schema import sqlalchemy_url
-from shared.broker import ensure_consumer_groups, publish_all
 from shared.content_store import ContentStore
 from shared.contracts import ContentRef, DocumentIngested
 from shared.references import by_reference
 from shared.settings import Settings
+from shared.streaming.groups import ensure_consumer_groups
+from shared.streaming.publishing import publish_all
 from shared.streams import Topology
 from tests.support.polling import eventually
 from tests.support.streams import read_stream

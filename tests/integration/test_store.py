@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,6 +16,7 @@ from faststream import TestApp
 from faststream.redis import RedisBroker
 
 from services.cli import main
+from services.lag import read_heartbeats
 from services.store.app import create_app
 from services.store.database import DocumentStore
 from services.store.schema import migrate, sqlalchemy_url
@@ -140,6 +144,8 @@ async def test_dead_letters_and_invalid_messages_land_in_the_ingest_log(settings
             file_name="scan.pdf",
             reason="scanned PDF has no text layer",
             failed_at=datetime.now(UTC),
+            error_type="UnreadableDocument",
+            trace='  File "readers.py", line 9, in read_pdf\nUnreadableDocument: no text layer\n',
         )
         await broker.publish(letter, stream=topology.dead_letter)
         await broker.publish({"doc_id": "d" * 64, "file_name": "broken.txt"}, stream=topology.extracted)
@@ -163,6 +169,11 @@ async def test_dead_letters_and_invalid_messages_land_in_the_ingest_log(settings
         )
     assert reasons["scan.pdf"] == "scanned PDF has no text layer"
     assert "not a valid DocumentExtracted" in reasons["broken.txt"]
+    with engine.connect() as conn:
+        error_type, trace = conn.execute(
+            sa.text("SELECT error_type, trace FROM ingest_log WHERE file_name = 'scan.pdf'")
+        ).one()
+    assert error_type == "UnreadableDocument" and "in read_pdf" in trace
     engine.dispose()
 
 
@@ -224,7 +235,10 @@ async def test_a_database_failure_leaves_the_document_pending_until_it_is_stored
     engine.dispose()
 
 
-async def test_an_outage_longer_than_many_retries_loses_nothing(settings: Settings) -> None:
+async def test_an_outage_longer_than_many_retries_loses_nothing(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="shared.servers")
     settings = settings.model_copy(update={"reclaim_idle_ms": 1_000})
     topology = Topology(settings.stream_prefix)
     engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()), isolation_level="AUTOCOMMIT")
@@ -236,15 +250,18 @@ async def test_an_outage_longer_than_many_retries_loses_nothing(settings: Settin
         async with broker:
             await broker.publish(_extracted(doc_id), stream=topology.extracted)
             client = aioredis.from_url(settings.require_redis_url())
-            # Wait until the entry has been retried several times (normalize and extract give up
-            # after five deliveries; the store never does, since its failures are the database's).
-            await eventually(
-                lambda: client.xpending_range(topology.extracted, "store", min="-", max="+", count=1),
-                lambda rows: bool(rows) and rows[0]["times_delivered"] > 6,
-                timeout=90,
+            # Retried in place, with backoff up to its cap, for many times the reclaim time: the store
+            # never gives up (its failures are the database's), and never waits for the reclaim timer.
+            heartbeats = await eventually(
+                lambda: read_heartbeats(client, settings.stream_prefix),
+                lambda beats: any(b.get("last_error") for b in beats.get("store", {}).values()),
             )
+            await asyncio.sleep(12)
+            [row] = await client.xpending_range(topology.extracted, "store", min="-", max="+", count=1)
+            assert row["times_delivered"] == 1
             with engine.connect() as conn:
                 conn.execute(sa.text("ALTER TABLE metrics_away RENAME TO metrics"))
+            repaired_at = time.monotonic()
             await eventually(
                 lambda: _async(
                     _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=doc_id)
@@ -252,10 +269,17 @@ async def test_an_outage_longer_than_many_retries_loses_nothing(settings: Settin
                 lambda n: n == 2,
                 timeout=30,
             )
+            stored_after_s = time.monotonic() - repaired_at
             await client.aclose()
     query = "SELECT count(*) FROM ingest_log WHERE doc_id = :d AND status = 'failed'"
     assert _count(engine, query, d=doc_id) == 0
     engine.dispose()
+    assert stored_after_s < 7  # the backoff's cap, 5 s, and a little
+    (last_error,) = [b["last_error"] for b in heartbeats["store"].values() if b.get("last_error")]
+    assert 'relation "metrics" does not exist' in last_error
+    waiting = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for Postgres")]
+    assert len(waiting) == 1, waiting  # once per outage, not once per retry
+    assert any(r.getMessage().startswith("Postgres is back at") for r in caplog.records)
 
 
 async def test_an_older_extractor_never_replaces_newer_figures(settings: Settings) -> None:

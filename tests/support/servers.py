@@ -44,9 +44,11 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 
 @contextmanager
-def redis_server(port: int, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """redis-server on 127.0.0.1:port, nothing persisted, stopped on leaving."""
-    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)]
+def redis_server(port: int, folder: Path, *, appendonly: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """redis-server on 127.0.0.1:port, stopped on leaving; with `appendonly`, its data kept in
+    `folder` across a SHUTDOWN and a new start there (fsync every second, as in production)."""
+    aof = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else ["--appendonly", "no"]
+    options = ["--bind", "127.0.0.1", "--save", "", *aof, "--dir", str(folder)]
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), *options],
         stdout=subprocess.DEVNULL,

@@ -272,7 +272,7 @@ def test_probes_ask_health_on_the_metrics_port(manifests: list[dict[str, Any]]) 
 
 
 def test_termination_outlasts_the_brokers_graceful_stop(manifests: list[dict[str, Any]]) -> None:
-    from shared.broker import build_broker
+    from shared.streaming.publishing import build_broker
 
     graceful_s = build_broker(Settings(redis_url="redis://127.0.0.1:1/0")).config.graceful_timeout
     assert graceful_s

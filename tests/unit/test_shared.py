@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.broker import _id_key, _next_id, parse_contracts
 from shared.contracts import DeadLetter, DocumentIngested, Metric
 from shared.settings import Settings, SettingsError
+from shared.streaming.dead_letters import parse_contracts
+from shared.streaming.groups import _id_key, _next_id
 from shared.streams import STAGE_INPUTS, Topology
 
 

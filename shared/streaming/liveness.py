@@ -1,0 +1,113 @@
+"""Liveness: heartbeats that tell a live replica from a killed one, and work in hand kept claimed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def every(
+    interval_s: float, action: Callable[[], Awaitable[None]], *, at_start: bool = False
+) -> AsyncIterator[None]:
+    """Run `action` every `interval_s` while the context lasts.
+
+    Stopped by an event, never by cancelling: redis-py may swallow a cancellation that lands
+    mid-command, and a loop that outlives its context would hang the handler that awaits it.
+    """
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        if at_start:
+            await action()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+                return
+            await action()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait({task}, timeout=interval_s + 10)
+
+
+class Heartbeat:
+    """Tells `wenming lag` that this replica is alive, and the last error it met, if any.
+
+    Redis keeps a consumer listed after its process is killed, so the consumer list alone
+    cannot tell a live stage from a dead one; a key that expires unless renewed can.
+    """
+
+    # Short: a killed replica's work is taken back as soon as its heartbeat has expired.
+    TTL_S = 8
+    EVERY_S = 2.0
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str, stage: str, consumer: str) -> None:
+        self._client = client
+        self.key = heartbeat_key(prefix, stage, consumer)
+        self.last_error: str | None = None
+
+    def record_error(self, error: BaseException) -> None:
+        first_line = (str(error).splitlines() or [""])[0][:300]
+        self.last_error = f"{datetime.now(UTC):%H:%M:%S} {type(error).__name__}: {first_line}"
+
+    def clear_error(self) -> None:
+        self.last_error = None
+
+    async def beat(self) -> None:
+        try:
+            await self._client.set(self.key, json.dumps({"last_error": self.last_error}), ex=self.TTL_S)
+        except (aioredis.RedisError, OSError):
+            log.debug("heartbeat not written", exc_info=True)
+
+
+def heartbeat_key(prefix: str, stage: str, consumer: str) -> str:
+    return f"{prefix}:heartbeat:{stage}:{consumer}"
+
+
+@asynccontextmanager
+async def beating(redis_url: str, *, prefix: str, stage: str, consumer: str) -> AsyncIterator[Heartbeat]:
+    """A heartbeat for as long as the context lasts; removed on a clean stop."""
+    client = aioredis.from_url(redis_url)
+    heartbeat = Heartbeat(client, prefix=prefix, stage=stage, consumer=consumer)
+    try:
+        async with every(Heartbeat.EVERY_S, heartbeat.beat, at_start=True):
+            yield heartbeat
+    finally:
+        with contextlib.suppress(aioredis.RedisError, OSError):
+            await client.delete(heartbeat.key)
+        await client.aclose()
+
+
+@asynccontextmanager
+async def keep_claimed(
+    client: aioredis.Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    entry_ids: Sequence[bytes | str],
+    every_s: float,
+) -> AsyncIterator[None]:
+    """While a batch is being worked on, keep its entries fresh, so no replica reclaims live work.
+
+    XCLAIM with JUSTID to ourselves resets an entry's idle time without counting a delivery.
+    """
+
+    async def refresh() -> None:
+        with contextlib.suppress(aioredis.RedisError, OSError):
+            await client.xclaim(stream, group, consumer, 0, list(entry_ids), justid=True)
+
+    async with every(every_s, refresh):
+        yield

@@ -1,0 +1,51 @@
+"""The broker every stage publishes through, and handing many messages on in one round trip."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from faststream.redis import RedisBroker
+from pydantic import BaseModel
+from redis.asyncio.client import Pipeline
+
+from shared.contracts import DeadLetter
+from shared.servers import redis_is_away
+from shared.settings import Settings
+from shared.streams import dead_letter_counter
+
+log = logging.getLogger(__name__)
+
+
+class _QuietWhileRedisAway(logging.Filter):
+    """Drops faststream's traceback per failed read while Redis is away (every 5 s of an outage).
+
+    The stage's own retries say it once, as `waiting for Redis at ...` and `Redis is back at ...`.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or record.getMessage() != "Message fetch error":
+            return True
+        return not redis_is_away(error)
+
+
+log.addFilter(_QuietWhileRedisAway())
+
+
+def build_broker(settings: Settings) -> RedisBroker:
+    """A broker on the configured Redis; connects when the app starts."""
+    # Per-message "Received/Processed" lines go to DEBUG: at INFO they drown what matters.
+    return RedisBroker(settings.require_redis_url(), logger=log, log_level=logging.DEBUG)
+
+
+async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> None:
+    """Publish many messages in one round trip, dead letters counted; raises if Redis refused any."""
+    count = 0
+    for stream, message in messages:
+        await broker.publish(message, stream=stream, pipeline=pipe)
+        if isinstance(message, DeadLetter):  # the stream is trimmed once stored: count them apart
+            await pipe.incr(dead_letter_counter(stream))
+        count += 1
+    if count:
+        await pipe.execute()

@@ -1,0 +1,91 @@
+"""What a transforming stage does with a part of a batch: validate, transform with pure logic, hand on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from faststream.redis import RedisBroker
+from pydantic import BaseModel
+from redis.asyncio.client import Pipeline
+
+from shared.content_store import ContentStore
+from shared.logic_thread import LogicStuck, LogicThread, TooSlow
+from shared.references import Detached, MissingContent, by_reference, references, resolved
+from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_contracts
+from shared.streaming.publishing import publish_all
+from shared.streams import Topology
+
+log = logging.getLogger(__name__)
+
+ContractT = TypeVar("ContractT", bound=BaseModel)
+
+
+async def transform_batch(
+    broker: RedisBroker,
+    pipe: Pipeline,
+    raw_messages: Sequence[Any],
+    model: type[ContractT],
+    transform: Callable[[ContractT], BaseModel],
+    *,
+    stage: str,
+    topology: Topology,
+    target: str,
+    logic: LogicThread,
+    contents: ContentStore,
+    inline_bytes: int,
+    retrying: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
+) -> None:
+    """Validate a batch, transform each document with pure logic, and publish the results in one go.
+
+    Referenced texts are fetched before the transform and results over `inline_bytes` published by
+    reference. Bad data (an invalid message, a text no longer kept, a document the logic rejects or
+    takes longer than its bound on) becomes a dead letter and is acknowledged with the batch; a
+    Redis error leaves the whole batch pending.
+    """
+    parsed, invalid = parse_contracts(model, raw_messages)
+    outgoing: list[tuple[str, BaseModel]] = [
+        (topology.dead_letter, dead_letter(stage, reason, raw)) for raw, reason in invalid
+    ]
+    fetched = await contents.fetch(ref.key for document in parsed for ref in references(document))
+    valid: list[ContractT] = []
+    for document in parsed:
+        try:
+            valid.append(resolved(document, fetched))
+        except MissingContent as exc:
+            outgoing.append((topology.dead_letter, document_letter(stage, str(exc), document)))
+    held = set(fetched)
+    fetched.clear()  # the JSON of a large document's texts is not kept through the transform
+    key_prefix = topology.contents
+
+    def transform_one(document: ContractT) -> Detached[Any]:
+        return by_reference(transform(document), inline_bytes=inline_bytes, key_prefix=key_prefix)
+
+    results: list[tuple[str, Detached[Any]]] = []
+    for document in valid:
+        try:
+            # One document at a time on the logic's thread: the event loop stays free for reads and acks.
+            results.append((target, await logic.run(transform_one, document)))
+        except TooSlow as exc:
+            log.error("%s gave up on %s after %gs", stage, file_name(document), logic.limit_s)
+            reason = f"{stage} took longer than {logic.limit_s:g}s on this document and gave up"
+            results.append(
+                (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
+            )
+        except LogicStuck:
+            raise  # no verdict on the document: the thread is lost and the stage must restart
+        except Exception as exc:  # the logic is pure: a failure is about this document, not the system
+            log.exception("%s failed on %s", stage, file_name(document))
+            reason = f"{stage} failed: {type(exc).__name__}: {exc}"
+            results.append(
+                (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
+            )
+    outgoing.extend((stream, detached.message) for stream, detached in results)
+
+    async def hand_on() -> None:
+        contents.keep(pipe, (detached for _, detached in results), held=held)
+        await publish_all(broker, pipe, outgoing)
+
+    # Retried alone while Redis is away: the transform, which may have taken long, is not done again.
+    await retrying(hand_on)
