@@ -390,9 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_option(env)
     env.set_defaults(handler=_cmd_env)
 
-    lag = command("lag", "stream lag per stage: is the pipeline healthy, stuck or falling behind?")
+    lag = command("lag", "stream lag per stage: is the pipeline healthy, failing or falling behind?")
     lag.add_argument(
-        "--json", action="store_true", help="print one JSON object: verdict, dead_letters and stages"
+        "--json",
+        action="store_true",
+        help="print one JSON object: verdict, dead_letters, new_dead_letters and stages",
     )
     lag.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
     lag.add_argument(

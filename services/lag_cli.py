@@ -18,11 +18,11 @@ from services.lag import (
     InboxState,
     StageLag,
     dead_letter_count,
-    is_healthy,
+    dead_letters_since_last_check,
     read_lag,
     render_table,
+    verdict,
     with_trend,
-    worst,
 )
 from services.supervisor import read_instance
 from shared.settings import Settings
@@ -41,28 +41,31 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
     topology = Topology(
         settings.stream_prefix if explicit else instance.get("WENMING_STREAM_PREFIX", "wenming")
     )
-    client = aioredis.from_url(redis_url)
+    client = aioredis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3)
     previous: list[StageLag] = []
     try:
         while True:
             rows = await read_lag(
-                client, topology, stuck_after_s=settings.reclaim_idle_ms / 1000, inbox=inbox_state(inbox)
+                client, topology, stalled_after_s=settings.stalled_after_s, inbox=inbox_state(inbox)
             )
             rows, previous = with_trend(previous, rows), rows
             dead_letters = await dead_letter_count(client, topology)
+            new_dead_letters = await dead_letters_since_last_check(client, topology, dead_letters)
+            word = verdict(rows, new_dead_letters)
             if as_json:
                 report = {
-                    "verdict": worst(rows),
+                    "verdict": word,
                     "dead_letters": dead_letters,
+                    "new_dead_letters": new_dead_letters,
                     "stages": [r.as_json() for r in rows],
                 }
                 print(json.dumps(report, ensure_ascii=False), flush=True)
             else:
                 if watch and sys.stdout.isatty():  # redraw in place; to a file, one table after another
                     print("\033[2J\033[H", end="")
-                print(render_table(rows, dead_letters), flush=True)
+                print(render_table(rows, dead_letters, new_dead_letters), flush=True)
             if not watch:
-                return 0 if is_healthy(rows) else 1
+                return 0 if word == "healthy" else 1
             await asyncio.sleep(interval)
     except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
         print(f"wenming lag: Redis at {redis_url} does not answer: {exc}", file=sys.stderr)

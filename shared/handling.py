@@ -54,13 +54,22 @@ class Retrying:
 
     async def __call__(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """`attempt`'s result, retried with capped backoff and jitter; `wenming lag` shows why meanwhile."""
-        return await retry_while_away(
+        failures: list[BaseException] = []
+
+        def failed(error: BaseException) -> None:
+            failures.append(error)
+            self._heartbeat.record_error(error)
+
+        result = await retry_while_away(
             attempt,
             self._watches,
             stopping=self._stopping,
             stopped=lambda watch: StopRequested(f"stopped while waiting for {watch.server.name}"),
-            on_failure=self._heartbeat.record_error,
+            on_failure=failed,
         )
+        if failures:  # the server is back: the stage is no longer failing
+            self._heartbeat.clear_error()
+        return result
 
 
 class InputWork:
@@ -199,6 +208,7 @@ class InputWork:
             async with self._client.pipeline() as pipe:
                 await self._handle(raw, pipe, self._resource, self._context)
 
+        self._heartbeat.working()
         try:
             await self._retrying(handle)
         except LogicStuck as exc:
@@ -206,6 +216,7 @@ class InputWork:
             self._on_stuck(exc)
             raise
         await self._acknowledge(raw, ids)
+        self._heartbeat.acknowledged()
         self._heartbeat.clear_error()
 
     async def _acknowledge(self, raw: list[Any], ids: list[bytes]) -> None:

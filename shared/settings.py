@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     reclaim_idle_ms: int = Field(
         default=60_000, ge=1_000, description="pending entries idle this long are claimed by another replica"
     )
+    stalled_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="a stage with work waiting that has acknowledged (or started on) nothing this long "
+        "is failing, for `wenming lag`",
+    )
     processing_timeout_s: float = Field(
         default=600.0,
         gt=0,

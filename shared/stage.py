@@ -32,7 +32,7 @@ from shared.settings import Settings
 from shared.streaming.groups import (
     batch_subscription,
     ensure_consumer_groups,
-    keep_trimmed,
+    keep_tidy,
     register_consumer,
     retire_consumer,
 )
@@ -61,6 +61,7 @@ class StageContext:
     broker: RedisBroker
     contents: ContentStore
     retrying: Retrying  # for a step worth retrying alone, such as publishing what took long to compute
+    working: Callable[[], None]  # told as each document starts: progress, for `wenming lag`
 
 
 # A part of a batch (raw messages), the pipeline to publish in, the stage's resource, its context.
@@ -129,10 +130,16 @@ def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStre
             heartbeat = await cleanup.enter_async_context(
                 beating(redis_url, prefix=settings.stream_prefix, stage=stage.name, consumer=consumer)
             )
-            await cleanup.enter_async_context(keep_trimmed(redis_url, [stream for stream, _ in groups]))
+            await cleanup.enter_async_context(
+                keep_tidy(
+                    redis_url, groups, prefix=settings.stream_prefix, gone_after_ms=settings.reclaim_idle_ms
+                )
+            )
             retrying = Retrying(watches, stopping=app.stopping, heartbeat=heartbeat)
             contents = ContentStore(client, ttl_s=settings.reference_ttl_s)
-            context = StageContext(stage.name, settings, topology, broker, contents, retrying)
+            context = StageContext(
+                stage.name, settings, topology, broker, contents, retrying, heartbeat.working
+            )
             for stream, spec in inputs:
                 works[stream] = InputWork(
                     stage=stage,
@@ -238,6 +245,7 @@ class TransformStage(Generic[InT, ResourceT]):
                 contents=context.contents,
                 inline_bytes=context.settings.inline_text_bytes,
                 retrying=context.retrying,
+                working=context.working,
             )
 
         return ConsumingStage(

@@ -64,6 +64,11 @@ class Topology:
         return dead_letter_counter(self.dead_letter)
 
     @property
+    def dead_letters_seen(self) -> str:
+        """The dead-letter count at the last `wenming lag`: what is above it is news."""
+        return f"{self.dead_letters_added}:seen"
+
+    @property
     def contents(self) -> str:
         """Prefix of the keys that hold what messages refer to."""
         return self.stream(CONTENTS)

@@ -36,6 +36,7 @@ async def transform_batch(
     contents: ContentStore,
     inline_bytes: int,
     retrying: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
+    working: Callable[[], None],
 ) -> None:
     """Validate a batch, transform each document with pure logic, and publish the results in one go.
 
@@ -64,6 +65,7 @@ async def transform_batch(
 
     results: list[tuple[str, Detached[Any]]] = []
     for document in valid:
+        working()
         try:
             # One document at a time on the logic's thread: the event loop stays free for reads and acks.
             results.append((target, await logic.run(transform_one, document)))

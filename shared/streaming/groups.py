@@ -12,7 +12,7 @@ from faststream.redis import StreamSub
 from redis.exceptions import ResponseError
 
 from shared.settings import Settings
-from shared.streaming.liveness import every
+from shared.streaming.liveness import every, heartbeat_key, heartbeat_registry
 
 log = logging.getLogger(__name__)
 
@@ -75,24 +75,56 @@ def batch_subscription(settings: Settings, stream: str, group: str) -> StreamSub
 
 
 @asynccontextmanager
-async def keep_trimmed(
-    redis_url: str, streams: Sequence[str], interval_s: float = 5.0
+async def keep_tidy(
+    redis_url: str,
+    groups: Sequence[tuple[str, str]],
+    *,
+    prefix: str,
+    gone_after_ms: int,
+    interval_s: float = 5.0,
 ) -> AsyncIterator[None]:
-    """Trim what every group has acknowledged, in the background, for as long as the context lasts."""
+    """In the background, for as long as the context lasts: trim what every group has acknowledged,
+    and remove consumers gone for longer than `gone_after_ms` with nothing pending."""
     client = aioredis.from_url(redis_url)
 
-    async def trim_all() -> None:
-        for stream in streams:
+    async def tidy() -> None:
+        for stream, group in groups:
             try:
                 await trim_consumed(client, stream)
+                await remove_gone_consumers(client, stream, group, prefix=prefix, gone_after_ms=gone_after_ms)
             except (aioredis.RedisError, OSError):  # retried next time
-                log.debug("trimming %s failed", stream, exc_info=True)
+                log.debug("tidying %s failed", stream, exc_info=True)
 
     try:
-        async with every(interval_s, trim_all):
+        async with every(interval_s, tidy):
             yield
     finally:
         await client.aclose()
+
+
+async def remove_gone_consumers(
+    client: aioredis.Redis, stream: str, group: str, *, prefix: str, gone_after_ms: int
+) -> list[str]:
+    """Delete the consumers that send no heartbeat, hold nothing and have been idle that long.
+
+    Redis lists a killed consumer forever; left there, `wenming lag` would list every replica
+    that ever ran. One that still holds entries stays until another replica has taken them back.
+    """
+    removed = []
+    for consumer in await client.xinfo_consumers(stream, group):
+        name = _decode(consumer["name"])
+        if int(consumer["pending"]) or int(consumer["idle"]) < gone_after_ms:
+            continue
+        if await client.exists(heartbeat_key(prefix, group, name)):
+            continue
+        await client.xgroup_delconsumer(stream, group, name)
+        await client.srem(heartbeat_registry(prefix, group), name)
+        removed.append(name)
+    if removed:
+        log.info(
+            "%s: removed consumers gone for over %ds: %s", group, gone_after_ms // 1000, ", ".join(removed)
+        )
+    return removed
 
 
 async def trim_consumed(client: aioredis.Redis, stream: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -44,10 +45,13 @@ async def every(
 
 
 class Heartbeat:
-    """Tells `wenming lag` that this replica is alive, and the last error it met, if any.
+    """Tells `wenming lag` (and the other replicas) that this replica is alive, and how it fares.
 
-    Redis keeps a consumer listed after its process is killed, so the consumer list alone
-    cannot tell a live stage from a dead one; a key that expires unless renewed can.
+    Redis keeps a consumer listed after its process is killed, so the consumer list alone cannot
+    tell a live stage from a dead one; a key that expires unless renewed can. Each replica's key
+    is also named in its stage's registry set, so that readers find them without scanning Redis.
+    The beat carries when the replica last acknowledged work, since when it has worked on what it
+    holds, and the error of its last attempts while they fail.
     """
 
     # Short: a killed replica's work is taken back as soon as its heartbeat has expired.
@@ -57,24 +61,59 @@ class Heartbeat:
     def __init__(self, client: aioredis.Redis, *, prefix: str, stage: str, consumer: str) -> None:
         self._client = client
         self.key = heartbeat_key(prefix, stage, consumer)
+        self.registry = heartbeat_registry(prefix, stage)
+        self.consumer = consumer
         self.last_error: str | None = None
+        self.failing_since: float | None = None
+        self.started_at = time.time()
+        self.acked_at: float | None = None
+        self.busy_since: float | None = None
 
     def record_error(self, error: BaseException) -> None:
         first_line = (str(error).splitlines() or [""])[0][:300]
         self.last_error = f"{datetime.now(UTC):%H:%M:%S} {type(error).__name__}: {first_line}"
+        if self.failing_since is None:
+            self.failing_since = time.time()
 
     def clear_error(self) -> None:
         self.last_error = None
+        self.failing_since = None
+
+    def working(self) -> None:
+        """A document (or a part of a batch) is being started: progress, though nothing is done yet."""
+        self.busy_since = time.time()
+
+    def acknowledged(self) -> None:
+        """Work was handed on and acknowledged."""
+        self.acked_at = time.time()
+        self.busy_since = None
+
+    def state(self) -> dict[str, object]:
+        return {
+            "last_error": self.last_error,
+            "failing_since": self.failing_since,
+            "started_at": self.started_at,
+            "acked_at": self.acked_at,
+            "busy_since": self.busy_since,
+        }
 
     async def beat(self) -> None:
         try:
-            await self._client.set(self.key, json.dumps({"last_error": self.last_error}), ex=self.TTL_S)
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.set(self.key, json.dumps(self.state()), ex=self.TTL_S)
+                pipe.sadd(self.registry, self.consumer)
+                await pipe.execute()
         except (aioredis.RedisError, OSError):
             log.debug("heartbeat not written", exc_info=True)
 
 
 def heartbeat_key(prefix: str, stage: str, consumer: str) -> str:
     return f"{prefix}:heartbeat:{stage}:{consumer}"
+
+
+def heartbeat_registry(prefix: str, stage: str) -> str:
+    """The set of a stage's consumers that have sent heartbeats (pruned once they are gone)."""
+    return f"{prefix}:heartbeats:{stage}"
 
 
 @asynccontextmanager
@@ -88,6 +127,7 @@ async def beating(redis_url: str, *, prefix: str, stage: str, consumer: str) -> 
     finally:
         with contextlib.suppress(aioredis.RedisError, OSError):
             await client.delete(heartbeat.key)
+            await client.srem(heartbeat.registry, consumer)
         await client.aclose()
 
 

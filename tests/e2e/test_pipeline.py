@@ -125,7 +125,7 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
             )
         )
         assert [row["stage"] for row in lag["stages"]] == ["ingest", "normalize", "extract", "store", "store"]
-        assert lag["verdict"] == "idle" and lag["dead_letters"] == 0, lag
+        assert lag["verdict"] == "healthy" and lag["dead_letters"] == 0, lag
         assert all(any(c["alive"] for c in row["consumers"]) for row in lag["stages"])
         assert sorted(p.name for p in (inbox / "done").iterdir()) == sorted(
             f"up-{s.name}" for s in seeds_dir.glob("*.txt")
@@ -137,7 +137,7 @@ def test_wenming_up_env_and_lag_on_given_servers(settings: Settings, seeds_dir: 
     assert not (tmp_path / ".wenming" / "instance.json").exists()
     # A clean stop retires the consumers: nothing is left for `wenming lag` to list as gone.
     after = asyncio.run(_lag(tmp_path, env))
-    assert after["verdict"] == "no consumers"
+    assert after["verdict"] == "stopped"
     assert all(row["consumers"] == [] for row in after["stages"]), after
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,10 +13,10 @@ import redis.asyncio as aioredis
 from faststream.redis import RedisBroker
 
 from services.embedded import EmbeddedRedis
-from services.lag import dead_letter_count, read_lag
+from services.lag import dead_letter_count, dead_letters_since_last_check, read_lag, verdict
 from shared.streaming.dead_letters import dead_letter
-from shared.streaming.groups import ensure_consumer_groups, trim_consumed
-from shared.streaming.liveness import heartbeat_key
+from shared.streaming.groups import ensure_consumer_groups, remove_gone_consumers, trim_consumed
+from shared.streaming.liveness import heartbeat_key, heartbeat_registry
 from shared.streaming.publishing import publish_all
 from shared.streams import Topology
 
@@ -110,3 +112,90 @@ def test_embedded_server_is_the_old_version(redis_62: str, tmp_path: Path) -> No
     import redis
 
     assert redis.Redis.from_url(redis_62).info()["redis_version"].startswith("6.")
+
+
+async def _beat(client: aioredis.Redis, prefix: str, stage: str, consumer: str, **state: object) -> None:
+    """A heartbeat as a live replica sends it."""
+    await client.set(heartbeat_key(prefix, stage, consumer), json.dumps(state), ex=30)
+    await client.sadd(heartbeat_registry(prefix, stage), consumer)
+
+
+async def test_a_stage_whose_attempts_fail_or_that_acknowledges_nothing_is_failing(
+    client: aioredis.Redis, stream_prefix: str
+) -> None:
+    topology = Topology(stream_prefix)
+    await ensure_consumer_groups(_url(client), topology.consumer_groups())
+    await client.xadd(topology.extracted, {"n": "1"})
+    await client.xreadgroup("store", "store-1", {topology.extracted: ">"})
+    now = time.time()
+    error = "12:00:01 OperationalError: connection refused"
+    await _beat(client, stream_prefix, "store", "store-1", last_error=error, acked_at=now)
+    await _beat(client, stream_prefix, "extract", "extract-1", acked_at=now - 500, started_at=now - 900)
+    await client.xadd(topology.normalized, {"n": "1"})
+
+    rows = {row.stream: row for row in await read_lag(client, topology, stalled_after_s=120)}
+    store, extract = rows[topology.extracted], rows[topology.normalized]
+    assert store.health == "failing" and store.last_error == f"store-1: {error}"
+    assert extract.health == "failing" and extract.last_error is not None
+    assert extract.last_error.startswith("acknowledged nothing for 5")
+    # A replica that has just started beats before Redis lists it: shown by name, alive.
+    assert [(c.name, c.alive, c.idle_s) for c in extract.consumers] == [("extract-1", True, None)]
+
+
+async def test_dead_letters_since_the_last_check_degrade_the_verdict_once(
+    client: aioredis.Redis, stream_prefix: str
+) -> None:
+    topology = Topology(stream_prefix)
+    assert await dead_letters_since_last_check(client, topology, 0) == 0
+    await client.incrby(topology.dead_letters_added, 2)
+    count = await dead_letter_count(client, topology)
+    assert await dead_letters_since_last_check(client, topology, count) == 2
+    rows = await read_lag(client, topology)
+    assert verdict(rows, 2) == "stopped"  # no stage runs here; with stages running, "degraded"
+    assert verdict([], 2) == "degraded"
+    assert await dead_letters_since_last_check(client, topology, count) == 0  # seen now
+
+
+async def test_consumers_gone_longer_than_the_reclaim_time_with_nothing_pending_are_removed(
+    client: aioredis.Redis, stream_prefix: str
+) -> None:
+    topology = Topology(stream_prefix)
+    await ensure_consumer_groups(_url(client), topology.consumer_groups())
+    for n in range(2):
+        await client.xadd(topology.ingested, {"n": str(n)})
+    await client.xgroup_createconsumer(topology.ingested, "normalize", "killed-idle")
+    await client.xreadgroup("normalize", "killed-holding", {topology.ingested: ">"}, count=1)
+    await client.xgroup_createconsumer(topology.ingested, "normalize", "alive-idle")
+    await _beat(client, stream_prefix, "normalize", "alive-idle")
+    await asyncio.sleep(1.1)
+
+    removed = await remove_gone_consumers(
+        client, topology.ingested, "normalize", prefix=stream_prefix, gone_after_ms=1_000
+    )
+    left = {_name(c) for c in await client.xinfo_consumers(topology.ingested, "normalize")}
+    assert removed == ["killed-idle"]
+    assert left == {"killed-holding", "alive-idle"}  # still holds an entry; still beats
+
+
+async def test_reading_every_stage_takes_two_round_trips(client: aioredis.Redis, stream_prefix: str) -> None:
+    topology = Topology(stream_prefix)
+    await ensure_consumer_groups(_url(client), topology.consumer_groups())
+    async with client.pipeline(transaction=False) as pipe:
+        for n in range(5_000):
+            pipe.xadd(topology.ingested, {"n": str(n)})
+        await pipe.execute()
+    await client.xreadgroup("normalize", "worker-1", {topology.ingested: ">"}, count=64)
+    for n in range(8):
+        await _beat(client, stream_prefix, "normalize", f"worker-{n}", acked_at=time.time())
+
+    started = time.perf_counter()
+    rows = await read_lag(client, topology)
+    took_s = time.perf_counter() - started
+    normalize = next(r for r in rows if r.stage == "normalize")
+    assert (normalize.lag, normalize.pending, len(normalize.consumers)) == (5_000 - 64, 64, 8)
+    assert took_s < 0.1, took_s
+
+
+def _name(consumer: dict[str, object]) -> str:
+    name = consumer["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)

@@ -7,34 +7,38 @@ from pathlib import Path
 
 import pytest
 
-from services.lag import (
-    ConsumerInfo,
-    StageLag,
-    is_healthy,
-    judge,
-    overall,
-    render_table,
-    with_trend,
-    worst,
-)
+from services.lag import ConsumerInfo, StageLag, is_healthy, judge, render_table, verdict, with_trend
 from services.lag_cli import inbox_state
 
 ACTIVE = [ConsumerInfo("host-1", 0, 0.5)]
 
 
 @pytest.mark.parametrize(
-    ("lag", "pending", "live", "stalled", "health"),
+    ("waiting", "live", "error", "quiet", "health"),
     [
-        (0, 0, 1, None, "idle"),
-        (0, 0, 0, None, "no consumers"),
-        (5, 0, 0, None, "no consumers"),
-        (5, 2, 1, 1.0, "working"),
-        (0, 2, 1, 300.0, "stuck"),
-        (0, 2, 2, 59.0, "working"),
+        (0, 1, None, None, "idle"),
+        (0, 0, None, None, "no consumers"),
+        (5, 0, None, None, "no consumers"),
+        (5, 1, None, 1.0, "working"),
+        (5, 2, None, 119.0, "working"),
+        (5, 1, None, 300.0, "failing"),  # work waits and nothing was acknowledged for 5 minutes
+        (0, 1, None, 300.0, "idle"),  # nothing to do: quiet is fine
+        (5, 1, "12:00:01 OperationalError: connection refused", 1.0, "failing"),
     ],
 )
-def test_judge(lag: int, pending: int, live: int, stalled: float | None, health: str) -> None:
-    assert judge(lag=lag, pending=pending, live_consumers=live, stalled_s=stalled, stuck_after_s=60) == health
+def test_judge(waiting: int, live: int, error: str | None, quiet: float | None, health: str) -> None:
+    word, reason = judge(
+        waiting=waiting, live_consumers=live, error=error, quiet_s=quiet, stalled_after_s=120
+    )
+    assert word == health
+    assert (reason is not None) == (health == "failing")
+
+
+def test_a_stage_quiet_too_long_says_so() -> None:
+    assert judge(waiting=64, live_consumers=1, error=None, quiet_s=301, stalled_after_s=120) == (
+        "failing",
+        "acknowledged nothing for 301s while 64 waited",
+    )
 
 
 def _row(stage: str, health: str, **changes: object) -> StageLag:
@@ -42,28 +46,35 @@ def _row(stage: str, health: str, **changes: object) -> StageLag:
     return replace(row, **changes)  # type: ignore[arg-type]
 
 
-def test_the_worst_stage_decides() -> None:
-    assert overall([_row("normalize", "idle"), _row("store", "idle")]) == "healthy, idle"
-    assert overall([_row("normalize", "working"), _row("store", "idle")]) == "healthy, working"
-    assert overall([_row("normalize", "working"), _row("store", "stuck")]) == "STUCK"
-    assert worst([_row("normalize", "no consumers"), _row("store", "working")]) == "no consumers"
-    assert worst([]) == "idle"
-    assert is_healthy([_row("normalize", "working")]) and not is_healthy([_row("store", "no consumers")])
+def test_the_worst_stage_decides_and_new_dead_letters_degrade() -> None:
+    assert verdict([_row("normalize", "idle"), _row("store", "working")]) == "healthy"
+    assert verdict([_row("normalize", "idle")], new_dead_letters=2) == "degraded"
+    assert verdict([_row("normalize", "falling behind")], new_dead_letters=2) == "falling behind"
+    assert verdict([_row("normalize", "no consumers"), _row("store", "working")]) == "stopped"
+    assert verdict([_row("normalize", "no consumers"), _row("store", "failing")]) == "failing"
+    assert verdict([]) == "healthy"
+    assert is_healthy([_row("normalize", "working")])
+    assert not is_healthy([_row("store", "no consumers")])
+    assert not is_healthy([_row("normalize", "idle")], new_dead_letters=1)
 
 
-def test_table_has_a_line_per_stage_errors_and_a_verdict() -> None:
-    gone = [ConsumerInfo("host-2", 3, 900.0, alive=False)]
+def test_table_has_a_line_per_stage_each_error_once_and_a_verdict() -> None:
+    gone = [ConsumerInfo("host-2", 3, 900.0, alive=False), ConsumerInfo("host-3", 0, None)]
+    error = "host-3: 12:00:01 OperationalError: connection refused"
     rows = [
         _row("ingest", "idle", stream=None, group=None),
         _row("normalize", "working"),
-        _row("store", "stuck", consumers=gone, last_error="host-2: OperationalError: connection refused"),
+        _row("store", "failing", consumers=gone, last_error=error),
+        _row("store", "failing", stream="p:dead-letters", consumers=gone, last_error=error),
     ]
-    lines = render_table(rows, dead_letters=2).splitlines()
+    text = render_table(rows, dead_letters=2, new_dead_letters=1)
+    lines = text.splitlines()
     assert lines[0].split()[:4] == ["stage", "stream", "length", "lag"]
     assert lines[1].startswith("ingest") and "inbox folder" in lines[1]
-    assert lines[3].startswith("store") and "host-2 (gone)" in lines[3]
-    assert "last error in store: host-2: OperationalError" in render_table(rows, dead_letters=2)
-    assert "pipeline: STUCK" in lines[-1] and "dead letters so far: 2" in lines[-1]
+    assert lines[3].startswith("store") and "host-2 (gone), host-3" in lines[3]
+    assert text.count("OperationalError") == 1  # the store reads two streams; its error is one
+    assert "store failing: host-3: 12:00:01 OperationalError" in text
+    assert "pipeline: FAILING" in lines[-1] and "dead letters so far: 2 (1 new)" in lines[-1]
 
 
 def test_a_working_stage_whose_lag_grows_is_falling_behind() -> None:
@@ -71,7 +82,7 @@ def test_a_working_stage_whose_lag_grows_is_falling_behind() -> None:
     later = [replace(earlier[0], lag=9), replace(earlier[1], lag=0)]
     trend = with_trend(earlier, later)
     assert [r.health for r in trend] == ["falling behind", "working"]
-    assert overall(trend).startswith("FALLING BEHIND")
+    assert verdict(trend) == "falling behind"
 
 
 def test_the_inbox_backlog_counts_documents_as_ingest_takes_them(tmp_path: Path) -> None:
