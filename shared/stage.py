@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 # Three, not one: a process killed by something else (a redeploy, the OOM killer making room) while
 # it handled the entry must not condemn it.
 CRASH_CAP = 3
+# As faststream's graceful_timeout for the batch in hand.
+STOP_GRACE_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,11 @@ def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStre
     @app.on_shutdown
     async def stop_reclaiming() -> None:
         app.stopping.set()  # also ends retries in progress: their entries stay pending
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # The entry in hand may finish, within the time faststream gives a batch; the rest stay pending.
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for task in unfinished:
+                task.cancel()
 
     for stream, _ in inputs:
         _subscribe(broker, settings, stage.name, stream, works)
