@@ -18,24 +18,27 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from faststream.redis import RedisBroker
 
+from shared.content_store import ContentStore
 from shared.logic_thread import LogicStuck
 from shared.references import document_bytes, referenced_keys, smallest_first
 from shared.servers import Watch, retry_while_away
+from shared.settings import Settings
 from shared.streaming.dead_letters import dead_letter
 from shared.streaming.isolation import IsolatedAttempts, PastAttempts
 from shared.streaming.liveness import Heartbeat, keep_claimed
 from shared.streaming.publishing import publish_all
 from shared.streaming.reclaim import Entry, Reclaimer
-
-if TYPE_CHECKING:
-    from shared.stage import ConsumingStage, Handle, StageContext
+from shared.streams import Topology
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+ResourceT = TypeVar("ResourceT")
 # How often a replica looks for entries to take back when it found none.
 RECLAIM_POLL_S = 1.0
 
@@ -72,13 +75,31 @@ class Retrying:
         return result
 
 
+@dataclass(frozen=True)
+class StageContext:
+    """What a handler hands its results on with."""
+
+    stage: str
+    settings: Settings
+    topology: Topology
+    broker: RedisBroker
+    contents: ContentStore
+    retrying: Retrying  # for a step worth retrying alone, such as publishing what took long to compute
+    working: Callable[[], None]  # told as each document starts: progress, for `wenming lag`
+
+
+# A part of a batch (raw messages), the pipeline to publish in, the stage's resource, its context.
+Handle = Callable[[list[Any], Any, ResourceT, StageContext], Awaitable[None]]
+
+
 class InputWork:
     """One input stream of a stage: its batches, the entries it takes back, and their retries."""
 
     def __init__(
         self,
         *,
-        stage: ConsumingStage[Any],
+        stage: str,
+        crash_cap: int | None,
         stream: str,
         handle: Handle[Any],
         context: StageContext,
@@ -88,23 +109,23 @@ class InputWork:
         stopping: asyncio.Event,
         on_stuck: Callable[[LogicStuck], None],
     ) -> None:
-        self.stage, self.stream, self._handle = stage, stream, handle
+        self.stage, self.crash_cap, self.stream, self._handle = stage, crash_cap, stream, handle
         self._context, self._resource, self._heartbeat = context, resource, heartbeat
         self._client = client
-        self._retrying = context.retrying
+        self.retrying = context.retrying
         self._stopping = stopping
         self._on_stuck = on_stuck
         settings = context.settings
         self._consumer = settings.consumer_name
         self._refresh_s = settings.reclaim_idle_ms / 1000 / 3
         self._batch_bytes = settings.batch_bytes
-        self._attempts = IsolatedAttempts(client, stream, stage.name) if stage.crash_cap is not None else None
+        self._attempts = IsolatedAttempts(client, stream, stage) if crash_cap is not None else None
         # Set while no entry taken back is waiting: only then may a new batch go.
         self.reclaimed_done = asyncio.Event()
 
     async def batch(self, raw: list[Any], ids: list[bytes]) -> None:
         """New entries read together, after any entries taken back."""
-        async with self._kept_in_hand(ids):
+        async with self.kept_in_hand(ids):
             await self.reclaimed_done.wait()
             # Bounded by bytes, smallest first; each part acknowledged (texts released) once handed on.
             for part in smallest_first([document_bytes(item) for item in raw], self._batch_bytes):
@@ -116,42 +137,18 @@ class InputWork:
                     self._heartbeat.record_error(exc)
                     log.exception(
                         "%s: %d entries of %s failed together; handling each alone",
-                        self.stage.name,
+                        self.stage,
                         len(part),
                         self.stream,
                     )
                     for i in part:
-                        await self._alone_or_leave(raw[i], ids[i])
+                        await self.alone_or_leave(raw[i], ids[i])
 
-    async def reclaim(self, reclaimer: Reclaimer, inherited: list[Entry]) -> None:
-        """Take back abandoned entries and handle each alone, until the stage stops."""
-        try:
-            entries = inherited or await self._retrying(reclaimer.claim)
-            while not self._stopping.is_set():
-                if entries:
-                    self.reclaimed_done.clear()
-                    async with self._kept_in_hand([entry.entry_id for entry in entries]):
-                        for entry in entries:
-                            if self._stopping.is_set():
-                                break
-                            await self._alone_or_leave(entry.body, entry.entry_id)
-                else:
-                    self.reclaimed_done.set()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), RECLAIM_POLL_S)
-                    if self._stopping.is_set():
-                        break
-                entries = await self._retrying(reclaimer.claim)
-        except (StopRequested, LogicStuck):  # the stage is stopping
-            pass
-        finally:
-            self.reclaimed_done.set()  # a batch waiting for them must not wait forever
-
-    def _kept_in_hand(self, ids: list[bytes]) -> AbstractAsyncContextManager[None]:
+    def kept_in_hand(self, ids: list[bytes]) -> AbstractAsyncContextManager[None]:
         """Entries this replica works on, kept fresh so that no other takes them from under it."""
-        return keep_claimed(self._client, self.stream, self.stage.name, self._consumer, ids, self._refresh_s)
+        return keep_claimed(self._client, self.stream, self.stage, self._consumer, ids, self._refresh_s)
 
-    async def _alone_or_leave(self, raw: Any, entry_id: bytes) -> None:
+    async def alone_or_leave(self, raw: Any, entry_id: bytes) -> None:
         """Handle one entry alone; if that fails, it stays pending, to be taken back later."""
         try:
             await self.alone(raw, entry_id)
@@ -159,7 +156,7 @@ class InputWork:
             raise
         except Exception as exc:
             self._heartbeat.record_error(exc)
-            log.exception("%s: entry %s of %s failed alone", self.stage.name, _text(entry_id), self.stream)
+            log.exception("%s: entry %s of %s failed alone", self.stage, _text(entry_id), self.stream)
 
     async def alone(self, raw: Any, entry_id: bytes) -> None:
         """One entry handled on its own, counted in Redis so that what ends the process is known."""
@@ -167,11 +164,11 @@ class InputWork:
         if attempts is None:
             await self._handle_and_acknowledge([raw], [entry_id])
             return
-        past = await self._retrying(lambda: attempts.past(entry_id))
-        if self.stage.crash_cap is not None and past.unfinished >= self.stage.crash_cap:
+        past = await self.retrying(lambda: attempts.past(entry_id))
+        if self.crash_cap is not None and past.unfinished >= self.crash_cap:
             await self._give_up(raw, entry_id, past)
             return
-        await self._retrying(lambda: attempts.begin(entry_id))
+        await self.retrying(lambda: attempts.begin(entry_id))
         try:
             await self._handle_and_acknowledge([raw], [entry_id])
         except (StopRequested, asyncio.CancelledError):  # told to stop: not the entry's doing
@@ -182,10 +179,10 @@ class InputWork:
             with contextlib.suppress(Exception):
                 await attempts.raised(entry_id, exc)
             raise
-        await self._retrying(lambda: attempts.forget([entry_id]))
+        await self.retrying(lambda: attempts.forget([entry_id]))
 
     async def _give_up(self, raw: Any, entry_id: bytes, past: PastAttempts) -> None:
-        stage, context = self.stage.name, self._context
+        stage, context = self.stage, self._context
         how = f"last with {past.error_type}" if past.error_type else "killed each time, with no exception"
         reason = f"{stage} crashed {past.unfinished} times handling this message alone ({how})"
         letter = dead_letter(stage, reason, raw).model_copy(
@@ -197,11 +194,11 @@ class InputWork:
             async with self._client.pipeline() as pipe:
                 await publish_all(context.broker, pipe, [(context.topology.dead_letter, letter)])
 
-        await self._retrying(publish)
+        await self.retrying(publish)
         await self._acknowledge([raw], [entry_id])
         if self._attempts is not None:
             attempts = self._attempts
-            await self._retrying(lambda: attempts.forget([entry_id]))
+            await self.retrying(lambda: attempts.forget([entry_id]))
 
     async def _handle_and_acknowledge(self, raw: list[Any], ids: list[bytes]) -> None:
         async def handle() -> None:
@@ -210,7 +207,7 @@ class InputWork:
 
         self._heartbeat.working()
         try:
-            await self._retrying(handle)
+            await self.retrying(handle)
         except LogicStuck as exc:
             self._heartbeat.record_error(exc)
             self._on_stuck(exc)
@@ -221,7 +218,58 @@ class InputWork:
 
     async def _acknowledge(self, raw: list[Any], ids: list[bytes]) -> None:
         done = [(entry_id, referenced_keys(item)) for entry_id, item in zip(ids, raw, strict=True)]
-        await self._retrying(lambda: self._context.contents.acknowledge(self.stream, self.stage.name, done))
+        await self.retrying(lambda: self._context.contents.acknowledge(self.stream, self.stage, done))
+
+
+class TakingBack:
+    """Takes back the entries other consumers abandoned and has each handled alone, until the stage stops.
+
+    Claims in batches; while it holds any, new batches of the input wait (InputWork.reclaimed_done).
+    """
+
+    def __init__(self, work: InputWork, reclaimer: Reclaimer, *, stopping: asyncio.Event) -> None:
+        self._work = work
+        self._reclaimer = reclaimer
+        self._stopping = stopping
+        self._error: str | None = None  # logged once, not at every poll
+
+    async def run(self, inherited: list[Entry]) -> None:
+        work = self._work
+        try:
+            entries = inherited or await self._claim()
+            while not self._stopping.is_set():
+                if entries:
+                    work.reclaimed_done.clear()
+                    async with work.kept_in_hand([entry.entry_id for entry in entries]):
+                        for entry in entries:
+                            if self._stopping.is_set():
+                                break
+                            await work.alone_or_leave(entry.body, entry.entry_id)
+                else:
+                    work.reclaimed_done.set()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), RECLAIM_POLL_S)
+                    if self._stopping.is_set():
+                        break
+                entries = await self._claim()
+        except (StopRequested, LogicStuck):  # the stage is stopping
+            pass
+        finally:
+            work.reclaimed_done.set()  # a batch waiting for them must not wait forever
+
+    async def _claim(self) -> list[Entry]:
+        """The next entries to take back; none this time if Redis refuses (say, a group deleted)."""
+        try:
+            entries = await self._work.retrying(self._reclaimer.claim)
+        except StopRequested:
+            raise
+        except Exception as exc:  # taking back must outlive any one failure, or nobody would
+            if str(exc) != self._error:
+                log.exception("%s: taking back entries of %s failed", self._work.stage, self._work.stream)
+            self._error = str(exc)
+            return []
+        self._error = None
+        return entries
 
 
 def _text(entry_id: bytes | str) -> str:

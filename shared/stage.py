@@ -25,7 +25,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from pydantic import BaseModel
 
 from shared.content_store import ContentStore
-from shared.handling import InputWork, Retrying, StopRequested
+from shared.handling import Handle, InputWork, Retrying, StageContext, StopRequested, TakingBack
 from shared.logic_thread import LogicStuck, LogicThread
 from shared.servers import Server, StageApp, Watch, redis_server, wait_for_redis
 from shared.settings import Settings
@@ -49,23 +49,8 @@ log = logging.getLogger(__name__)
 # Three, not one: a process killed by something else (a redeploy, the OOM killer making room) while
 # it handled the entry must not condemn it.
 CRASH_CAP = 3
-
-
-@dataclass(frozen=True)
-class StageContext:
-    """What a handler hands its results on with."""
-
-    stage: str
-    settings: Settings
-    topology: Topology
-    broker: RedisBroker
-    contents: ContentStore
-    retrying: Retrying  # for a step worth retrying alone, such as publishing what took long to compute
-    working: Callable[[], None]  # told as each document starts: progress, for `wenming lag`
-
-
-# A part of a batch (raw messages), the pipeline to publish in, the stage's resource, its context.
-Handle = Callable[[list[Any], Any, ResourceT, StageContext], Awaitable[None]]
+# As faststream's graceful_timeout for the batch in hand.
+STOP_GRACE_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -142,7 +127,8 @@ def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStre
             )
             for stream, spec in inputs:
                 works[stream] = InputWork(
-                    stage=stage,
+                    stage=stage.name,
+                    crash_cap=stage.crash_cap,
                     stream=stream,
                     handle=spec.handle,
                     context=context,
@@ -176,12 +162,17 @@ def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStre
     @app.after_startup
     async def start_reclaiming() -> None:
         for stream, work in works.items():
-            tasks.append(asyncio.create_task(work.reclaim(reclaimers[stream], inherited.pop(stream))))
+            taking_back = TakingBack(work, reclaimers[stream], stopping=app.stopping)
+            tasks.append(asyncio.create_task(taking_back.run(inherited.pop(stream))))
 
     @app.on_shutdown
     async def stop_reclaiming() -> None:
         app.stopping.set()  # also ends retries in progress: their entries stay pending
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # The entry in hand may finish, within the time faststream gives a batch; the rest stay pending.
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for task in unfinished:
+                task.cancel()
 
     for stream, _ in inputs:
         _subscribe(broker, settings, stage.name, stream, works)

@@ -13,10 +13,11 @@ from sqlalchemy.exc import DBAPIError
 
 from services.store.database import DocumentStore, is_bad_data, is_server_away
 from shared.contracts import DeadLetter, DocumentExtracted
+from shared.handling import StageContext
 from shared.references import MissingContent, references, resolved
 from shared.servers import Server, server_address, wait_until_up
 from shared.settings import Settings
-from shared.stage import ConsumingStage, StageContext, StageInput, create_stage_app
+from shared.stage import ConsumingStage, StageInput, create_stage_app
 from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts
 from shared.streaming.publishing import publish_all
 

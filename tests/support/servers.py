@@ -43,17 +43,22 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
             process.wait(5)
 
 
-@contextmanager
-def redis_server(port: int, folder: Path, *, appendonly: bool = False) -> Iterator[subprocess.Popen[bytes]]:
-    """redis-server on 127.0.0.1:port, stopped on leaving; with `appendonly`, its data kept in
-    `folder` across a SHUTDOWN and a new start there (fsync every second, as in production)."""
+def start_redis(port: int, folder: Path, *, appendonly: bool = False) -> subprocess.Popen[bytes]:
+    """redis-server on 127.0.0.1:port; with `appendonly`, its data kept in `folder` across a SHUTDOWN
+    and a new start there (fsync every second, as in production)."""
     aof = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else ["--appendonly", "no"]
     options = ["--bind", "127.0.0.1", "--save", "", *aof, "--dir", str(folder)]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         ["redis-server", "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextmanager
+def redis_server(port: int, folder: Path, *, appendonly: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """start_redis(), stopped on leaving."""
+    process = start_redis(port, folder, appendonly=appendonly)
     try:
         yield process
     finally:
@@ -81,19 +86,24 @@ def postgres_cluster() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@contextmanager
-def postgres_server(cluster: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """postgres on 127.0.0.1:port for a cluster made by postgres_cluster(), fast-shut down on leaving."""
+def start_postgres(cluster: Path, port: int) -> subprocess.Popen[bytes]:
+    """postgres on 127.0.0.1:port for a cluster made by postgres_cluster()."""
     binaries = postgres_binaries()
     assert binaries is not None
     command = [str(binaries / "postgres"), "-D", str(cluster / "data"), "-p", str(port), "-k", str(cluster)]
     command += ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [*(_AS_NOBODY if os.geteuid() == 0 else []), *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=cluster,
     )
+
+
+@contextmanager
+def postgres_server(cluster: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """start_postgres(), fast-shut down on leaving."""
+    process = start_postgres(cluster, port)
     try:
         yield process
     finally:
