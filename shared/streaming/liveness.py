@@ -18,9 +18,13 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def every(
-    interval_s: float, action: Callable[[], Awaitable[None]], *, at_start: bool = False
+    interval_s: float,
+    action: Callable[[], Awaitable[None]],
+    *,
+    at_start: bool = False,
+    wake: asyncio.Event | None = None,
 ) -> AsyncIterator[None]:
-    """Run `action` every `interval_s` while the context lasts.
+    """Run `action` every `interval_s` while the context lasts, and at once whenever `wake` is set.
 
     Stopped by an event, never by cancelling: redis-py may swallow a cancellation that lands
     mid-command, and a loop that outlives its context would hang the handler that awaits it.
@@ -31,9 +35,14 @@ async def every(
         if at_start:
             await action()
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+            waiters = [asyncio.create_task(event.wait()) for event in (stop, wake) if event is not None]
+            await asyncio.wait(waiters, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            if stop.is_set():
                 return
+            if wake is not None:
+                wake.clear()
             await action()
 
     task = asyncio.create_task(loop())
@@ -68,14 +77,19 @@ class Heartbeat:
         self.started_at = time.time()
         self.acked_at: float | None = None
         self.busy_since: float | None = None
+        # Set when the stage starts or stops failing: said at once, not at the next beat.
+        self.news = asyncio.Event()
 
     def record_error(self, error: BaseException) -> None:
         first_line = (str(error).splitlines() or [""])[0][:300]
         self.last_error = f"{datetime.now(UTC):%H:%M:%S} {type(error).__name__}: {first_line}"
         if self.failing_since is None:
             self.failing_since = time.time()
+            self.news.set()
 
     def clear_error(self) -> None:
+        if self.last_error is not None:
+            self.news.set()
         self.last_error = None
         self.failing_since = None
 
@@ -122,7 +136,7 @@ async def beating(redis_url: str, *, prefix: str, stage: str, consumer: str) -> 
     client = aioredis.from_url(redis_url)
     heartbeat = Heartbeat(client, prefix=prefix, stage=stage, consumer=consumer)
     try:
-        async with every(Heartbeat.EVERY_S, heartbeat.beat, at_start=True):
+        async with every(Heartbeat.EVERY_S, heartbeat.beat, at_start=True, wake=heartbeat.news):
             yield heartbeat
     finally:
         with contextlib.suppress(aioredis.RedisError, OSError):

@@ -200,7 +200,9 @@ def _run(
             code, report, took = pipeline.lag()
             latencies.append(took)
         assert report is not None
-        assert code == 0 and report["verdict"] == "healthy", report
+        assert code == 0 and report["verdict"] == "healthy", [
+            (stage["stage"], stage["health"], stage["last_error"]) for stage in report["stages"]
+        ]
         manifest = pipeline.check(files)
     finally:
         output = pipeline.stop()
