@@ -20,14 +20,26 @@ from shared.references import Detached, by_reference
 from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
 from shared.streaming.groups import ensure_consumer_groups
-from shared.streaming.liveness import beating
+from shared.streaming.liveness import beating, heartbeat_key
 from shared.streaming.publishing import build_broker, publish_all
 from shared.streams import Topology
 
 log = logging.getLogger(__name__)
 
-# Long enough for a batch's decode and publish; a replica that dies mid-file frees its files then.
+# Long enough for a batch's decode and publish; a replica that dies mid-file frees its files then,
+# or sooner: see _CLAIM.
 CLAIM_TTL_S = 60
+# A file is ours to take when nobody claims it, when we do (a publish that failed while Redis was
+# away could not release it), or when its claimant no longer sends heartbeats (killed mid-file):
+# it would otherwise wait out the claim's expiry. ARGV[3] prefixes the claimant's heartbeat key.
+_CLAIM = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false or owner == ARGV[1] or redis.call('EXISTS', ARGV[3] .. owner) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
 # Delete a claim only if it is still ours: after expiry it may belong to another replica.
 _RELEASE_IF_OURS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -47,6 +59,8 @@ def create_app(settings: Settings) -> FastStream:
         await ensure_consumer_groups(redis_url, topology.consumer_groups())
         client = aioredis.from_url(redis_url)
         release_if_ours = client.register_script(_RELEASE_IF_OURS)
+        take_if_free = client.register_script(_CLAIM)
+        heartbeats = heartbeat_key(settings.stream_prefix, "ingest", "")
 
         def claim_key(path: str) -> bytes:
             # The path under the inbox ('老河口市/report.txt'), unique since a name holds no '/';
@@ -56,7 +70,10 @@ def create_app(settings: Settings) -> FastStream:
         async def claim(path: str) -> bool:
             """Replicas sharing one inbox take each file once: the first to claim it (its sidecar goes
             with it, unclaimed)."""
-            return bool(await client.set(claim_key(path), settings.consumer_name, nx=True, ex=CLAIM_TTL_S))
+            claimed = await take_if_free(
+                keys=[claim_key(path)], args=[settings.consumer_name, CLAIM_TTL_S, heartbeats]
+            )
+            return bool(claimed)
 
         async def release(path: str) -> None:
             await release_if_ours(keys=[claim_key(path)], args=[settings.consumer_name])

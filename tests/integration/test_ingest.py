@@ -12,6 +12,7 @@ from faststream import TestApp
 
 from services.ingest.app import create_app
 from shared.settings import Settings
+from shared.streaming.liveness import heartbeat_key
 from shared.streams import Topology
 from tests.support.polling import eventually
 from tests.support.streams import read_stream
@@ -104,6 +105,31 @@ async def test_two_replicas_on_one_inbox_publish_each_file_once(settings: Settin
     await client.aclose()
     assert sorted(e["file_name"] for e in entries) == sorted(f"{n:02d}.txt" for n in range(60))
     assert letters == []
+
+
+async def test_claims_left_by_a_killed_replica_or_a_failed_publish_do_not_hold_files_back(
+    settings: Settings,
+) -> None:
+    topology = Topology(settings.stream_prefix)
+    settings = settings.model_copy(update={"consumer_name": "ingest-now"})
+    settings.inbox.mkdir(parents=True)
+    client = aioredis.from_url(settings.require_redis_url())
+    for name, claimant in (
+        ("killed.txt", "ingest-killed"),
+        ("ours.txt", "ingest-now"),
+        ("busy.txt", "ingest-busy"),
+    ):
+        (settings.inbox / name).write_text(f"{name}：全市建成新时代文明实践站8个。", encoding="utf-8")
+        await client.set(f"{settings.stream_prefix}:ingest-claim:{name}", claimant, ex=60)
+    # A replica that still beats is working on its file: left to it.
+    await client.set(heartbeat_key(settings.stream_prefix, "ingest", "ingest-busy"), "{}", ex=60)
+    async with TestApp(create_app(settings)):
+        entries = await eventually(lambda: read_stream(client, topology.ingested), lambda e: len(e) == 2)
+        await asyncio.sleep(settings.rescan_interval_s * 2)
+        assert len(await read_stream(client, topology.ingested)) == 2
+    await client.aclose()
+    assert sorted(e["file_name"] for e in entries) == ["killed.txt", "ours.txt"]
+    assert (settings.inbox / "busy.txt").exists()
 
 
 async def _exists_count(folder: Path) -> int:
