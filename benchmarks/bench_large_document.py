@@ -175,7 +175,7 @@ def run_pipeline(
         for name in STAGES:
             log = (work / f"{name}.log").open("wb")
             process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "serve", name],
+                [sys.executable, "-m", "services.operate.cli", "serve", name],
                 cwd=source,
                 env=env,
                 stdout=log,

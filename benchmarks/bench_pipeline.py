@@ -75,7 +75,7 @@ def main() -> None:
     server = None
     redis_url = args.redis_url
     if not redis_url:
-        from services.embedded import EmbeddedRedis
+        from services.operate.embedded import EmbeddedRedis
 
         server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="bench-redis-")))
         redis_url = server.start()

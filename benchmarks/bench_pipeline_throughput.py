@@ -153,7 +153,7 @@ class Pipeline:
             env = {**self._env, "WENMING_CONSUMER_NAME": f"bench-{name}-{n}"}
             with (self.work / f"{name}-{n}.log").open("wb") as log:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "services.cli", "serve", name],
+                    [sys.executable, "-m", "services.operate.cli", "serve", name],
                     cwd=self._source,
                     env=env,
                     stdout=log,

@@ -66,7 +66,7 @@ def redis_url(docker_available: bool) -> Iterator[str]:
     if url := os.environ.get("WENMING_TEST_REDIS_URL"):
         yield url
         return
-    from services.embedded import EmbeddedRedis
+    from services.operate.embedded import EmbeddedRedis
 
     with _folder_servers_can_reach() as folder:
         server = EmbeddedRedis(folder / "redis")
@@ -86,7 +86,7 @@ def postgres_server_url(docker_available: bool) -> Iterator[str]:
     if url := os.environ.get("WENMING_TEST_DATABASE_URL"):
         yield url
         return
-    from services.embedded import EmbeddedPostgres
+    from services.operate.embedded import EmbeddedPostgres
 
     with _folder_servers_can_reach() as folder:
         server = EmbeddedPostgres(folder / "postgres", database="postgres")

@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 from faststream import TestApp
 
-from services.embedded import pg_bin_dir
 from services.extract.app import create_app as create_extract
 from services.ingest.app import create_app as create_ingest
 from services.normalize.app import create_app as create_normalize
+from services.operate.embedded import pg_bin_dir
 from services.store.app import create_app as create_store
 from services.store.schema import sqlalchemy_url
 from shared.settings import Settings

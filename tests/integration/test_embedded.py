@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from services.embedded import EmbeddedPostgres
+from services.operate.embedded import EmbeddedPostgres
 from services.store.schema import sqlalchemy_url
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 from faststream.redis import RedisBroker
 
-from services.embedded import EmbeddedRedis
-from services.lag import dead_letter_count, dead_letters_since_last_check, read_lag, verdict
+from services.operate.embedded import EmbeddedRedis
+from services.operate.lag import dead_letter_count, dead_letters_since_last_check, read_lag, verdict
 from shared.streaming.dead_letters import dead_letter
 from shared.streaming.groups import ensure_consumer_groups, remove_gone_consumers, trim_consumed
 from shared.streaming.liveness import heartbeat_key, heartbeat_registry

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from services.cli import main
+from services.operate.cli import main
 from services.store.database import DocumentStore
 from tests.support.reference import SEEDS
 from tests.support.seeded import seeded_store, store_files

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from services.cli import main
+from services.operate.cli import main
 from services.store.access import READER_ROLE
 from services.store.database import DocumentStore
 from shared.settings import Settings

@@ -90,7 +90,7 @@ def test_a_redis_restart_is_ridden_out_in_place_and_logged_once(stream_prefix: s
         asyncio.run(_publish(redis_url, topology.ingested, documents))
         with log_file.open("wb") as sink:
             stage = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "serve", "normalize"],
+                [sys.executable, "-m", "services.operate.cli", "serve", "normalize"],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from services.cli import main
+from services.operate.cli import main
 from services.store.database import DocumentStore
 from tests.support.seeded import seeded_store
 

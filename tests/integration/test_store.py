@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from faststream import TestApp
 from faststream.redis import RedisBroker
 
-from services.cli import main
-from services.lag import read_heartbeats
+from services.operate.cli import main
+from services.operate.lag import read_heartbeats
 from services.store.app import create_app
 from services.store.database import DocumentStore
 from services.store.schema import migrate, sqlalchemy_url

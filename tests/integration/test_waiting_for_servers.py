@@ -42,7 +42,7 @@ def stage_process(stage: str, env: dict[str, str], log_file: Path) -> Iterator[s
     """`wenming serve <stage>`, its output in `log_file`; stopped (SIGTERM, by PID) on leaving."""
     with log_file.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", stage],
+            [sys.executable, "-m", "services.operate.cli", "serve", stage],
             env={**os.environ, **env},
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-WENMING = [sys.executable, "-m", "services.cli"]
+WENMING = [sys.executable, "-m", "services.operate.cli"]
 
 
 class RunningPipeline:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import METRIC_COLUMNS, build_parser, main
-from services.supervisor import INSTANCE_FILE, without_password
+from services.operate.cli import METRIC_COLUMNS, build_parser, main
+from services.operate.supervisor import INSTANCE_FILE, without_password
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.cli import build_parser
+from services.operate.cli import build_parser
 from tests.support.compose import COMPOSE_FILE, TEST_ENV, load_compose
 
 ROOT = Path(__file__).resolve().parents[2]

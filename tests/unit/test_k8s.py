@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from services.cli import build_parser
+from services.operate.cli import build_parser
 from shared.settings import Settings
 from shared.streams import STAGE_INPUTS, STAGES, Topology
 

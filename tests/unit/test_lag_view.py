@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.lag import ConsumerInfo, StageLag, is_healthy, judge, render_table, verdict, with_trend
-from services.lag_cli import inbox_state
+from services.operate.lag import ConsumerInfo, StageLag, is_healthy, judge, render_table, verdict, with_trend
+from services.operate.lag_view import inbox_state
 
 ACTIVE = [ConsumerInfo("host-1", 0, 0.5)]
 

@@ -58,7 +58,7 @@ def test_every_package_the_code_imports_is_a_declared_dependency() -> None:
 def test_quick_commands_import_no_heavy_library(argv: list[str], tmp_path: Path) -> None:
     """`wenming --help`, `env`, `lag` and `check` start fast and work whatever format library is broken."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "services.cli", *argv],
+        [sys.executable, "-X", "importtime", "-m", "services.operate.cli", *argv],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from services.cli import build_parser
+from services.operate.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

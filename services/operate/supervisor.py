@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from services.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent
+from services.operate.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent
 from shared.streams import STAGES
 
 if TYPE_CHECKING:  # `wenming env` imports this module and needs no settings
@@ -169,7 +169,7 @@ def _start_stage(name: str, env: dict[str, str], *, verbose: bool) -> _Stage:
             [
                 sys.executable,
                 "-m",
-                "services.cli",
+                "services.operate.cli",
                 "serve",
                 name,
                 "--ready-fd",

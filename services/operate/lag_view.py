@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from services.ingest.file_facts import SIDECAR_SUFFIX
 from services.ingest.inbox import is_ignored, is_scanned
-from services.lag import (
+from services.operate.lag import (
     InboxState,
     StageLag,
     dead_letter_count,
@@ -24,7 +24,7 @@ from services.lag import (
     verdict,
     with_trend,
 )
-from services.supervisor import read_instance
+from services.operate.supervisor import read_instance
 from shared.settings import Settings
 from shared.streams import Topology
 

@@ -212,7 +212,7 @@ def _unreachable(stage: str) -> tuple[type[Exception], ...]:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from services.supervisor import run_pipeline
+    from services.operate.supervisor import run_pipeline
 
     settings = _load_settings("up", inbox=args.inbox)
     _configure_logging(args.verbose)
@@ -220,7 +220,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_env(args: argparse.Namespace) -> int:
-    from services.supervisor import read_instance
+    from services.operate.supervisor import read_instance
 
     instance = read_instance(args.data_dir)
     if instance is None:
@@ -240,7 +240,7 @@ def _cmd_env(args: argparse.Namespace) -> int:
 def _cmd_lag(args: argparse.Namespace) -> int:
     import asyncio
 
-    from services.lag_cli import show_lag
+    from services.operate.lag_view import show_lag
 
     try:
         return asyncio.run(
@@ -260,7 +260,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     """Container health check: the stage's servers answer."""
     import asyncio
 
-    from services.health import check_stage
+    from services.operate.health import check_stage
 
     problems = asyncio.run(check_stage(_load_settings("check"), args.stage))
     for problem in problems:
