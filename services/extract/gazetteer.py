@@ -38,6 +38,10 @@ class Place:
     parents: tuple[Place, ...]
     code: str
 
+    def __hash__(self) -> int:
+        # The code alone: hashing the chain of parents at every set lookup costs, and equal places share it.
+        return hash(self.code)
+
     @property
     def display(self) -> str:
         """Official form used on figures: '杭州市西湖区', '义乌市', '苏州市', '成都市武侯区'."""
@@ -171,15 +175,14 @@ class Gazetteer:
         """Every longest name occurrence in `text`, leftmost first, unvalidated: one automaton pass."""
         if self._automaton is None:
             self._automaton = ahocorasick.Automaton()
-            for name in self._by_name:
-                self._automaton.add_word(name, name)
+            # Each name's places and form are worked out once, here, not at every occurrence.
+            for name, places in self._by_name.items():
+                self._automaton.add_word(name, (name, tuple(places), self.is_full_name(name)))
             self._automaton.make_automaton()
-        mentions = []
-        for last, name in self._automaton.iter_long(text):
-            start = last + 1 - len(name)
-            places = tuple(self._by_name[name])
-            mentions.append(Mention(start, last + 1, name, places, self.is_full_name(name)))
-        return mentions
+        return [
+            Mention(last + 1 - len(name), last + 1, name, places, suffixed)
+            for last, (name, places, suffixed) in self._automaton.iter_long(text)
+        ]
 
 
 def collapse_same_names(places: Iterable[Place]) -> tuple[Place, ...]:

@@ -16,6 +16,8 @@ from .lexicon import Lexicon
 from .page import Spotted
 from .sentences import clause_bounds, segment_bounds
 
+_QUOTE_MARK = re.compile(f"[{QUOTE_MARKS}]")
+
 
 class IndicatorMatcher:
     """Chooses, for each figure of a sentence, the catalog indicator its wording names, or None."""
@@ -26,7 +28,11 @@ class IndicatorMatcher:
 
     def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators
-        self._anchors = {trigger: anchor_of(trigger) for ind in indicators for trigger, _ in ind.patterns}
+        # Every pattern in catalog order, so that hits keep the order a scan of the catalog gives.
+        self._patterns = [(trigger, pattern, ind) for ind in indicators for trigger, pattern in ind.patterns]
+        anchors = [anchor_of(trigger) for trigger, _, _ in self._patterns]
+        self._anchor_automaton = _automaton((anchor, rank) for rank, anchor in enumerate(anchors) if anchor)
+        self._unanchored = [rank for rank, anchor in enumerate(anchors) if not anchor]
         self._lexicon = lexicon = lexicon or Lexicon()
         self._by_code = {ind.code: ind for ind in indicators}
         # A catalog phrase reworded, with words in between ('空气质量达到优良等级的天数' for
@@ -134,14 +140,15 @@ class IndicatorMatcher:
 
         A quoted name inside a phrase ('开展“红色宣讲”活动', '整治“空中蜘蛛网”线缆') still says the phrase.
         """
-        kept = [i for i, ch in enumerate(compact) if ch not in QUOTE_MARKS]
+        quoted = _QUOTE_MARK.search(compact) is not None
+        kept = [i for i, ch in enumerate(compact) if ch not in QUOTE_MARKS] if quoted else []
         bare = "".join(compact[i] for i in kept)
         # (rank of the keyword, written as is?, start, end): one pass of the automaton over each form.
         hits: list[tuple[int, int, int, int]] = []
         for last, ranks in self._keyword_automaton.iter(compact):
             for rank in ranks:
                 hits.append((rank, 0, last + 1 - len(self._keywords[rank][0]), last + 1))
-        if len(kept) != len(compact):
+        if quoted:
             for last, ranks in self._bare_automaton.iter(bare):
                 for rank in ranks:
                     kw = self._keywords[rank][0]
@@ -168,14 +175,15 @@ class IndicatorMatcher:
 
     def _pattern_hits(self, compact: str) -> dict[int, list[tuple[str, Indicator]]]:
         hits: dict[int, list[tuple[str, Indicator]]] = {}
-        for ind in self.indicators:
-            for trigger, pattern in ind.patterns:
-                if self._anchors[trigger] not in compact:
-                    continue  # its longest literal piece is missing, so the pattern cannot match
-                for m in pattern.finditer(compact):
-                    for name, value in m.groupdict().items():
-                        if value is not None and name.startswith("n"):
-                            hits.setdefault(m.start(name), []).append((trigger, ind))
+        # Only the patterns whose longest literal piece the sentence holds can match: found in one pass.
+        present = {rank for _, ranks in self._anchor_automaton.iter(compact) for rank in ranks}
+        present.update(self._unanchored)
+        for rank in sorted(present):
+            trigger, pattern, ind = self._patterns[rank]
+            for m in pattern.finditer(compact):
+                for name, value in m.groupdict().items():
+                    if value is not None and name.startswith("n"):
+                        hits.setdefault(m.start(name), []).append((trigger, ind))
         return hits
 
     def _match_figure(

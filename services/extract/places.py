@@ -33,6 +33,7 @@ class PlaceResolver:
                 self._suffixed_in_doc.update(mention.places)
         self._word_bounds = word_bounds
         self._words_at: dict[int, bool] = {}
+        self._clause_words: dict[tuple[int, int], set[int]] = {}
         counts: Counter[Place] = Counter()
         first_line_end = text.find("\n", len(text) - len(text.lstrip()))
         for mention in raw:
@@ -160,7 +161,9 @@ class PlaceResolver:
         if found is None:
             start = _clause_start(self._text, mention.start)
             end = _clause_end(self._text, mention.end)
-            bounds = self._word_bounds(self._text[start:end])
+            bounds = self._clause_words.get((start, end))
+            if bounds is None:  # names listed in one clause share its segmentation
+                bounds = self._clause_words[start, end] = self._word_bounds(self._text[start:end])
             found = mention.start - start in bounds and mention.end - start in bounds
             self._words_at[mention.start] = found
         return found
