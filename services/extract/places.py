@@ -113,12 +113,17 @@ class PlaceResolver:
             under = [p for p in candidates if adjacent_parent in p.parents]
             if under:
                 return under[0]
-        after = self._text[mention.end : mention.end + 4]
-        if not mention.suffixed:
-            if _FEATURE_AFTER.match(after):
-                return None
-            if not self._stands_as_word(mention):
-                return None
+        if not mention.suffixed and _FEATURE_AFTER.match(self._text[mention.end : mention.end + 4]):
+            return None
+        place = self._resolve_in_context(mention, candidates, context)
+        # Segmenting the clause costs: asked only of a bare name that would count otherwise.
+        if place is not None and not mention.suffixed and not self._stands_as_word(mention):
+            return None
+        return place
+
+    def _resolve_in_context(
+        self, mention: Mention, candidates: tuple[Place, ...], context: set[Place]
+    ) -> Place | None:
         in_context = [p for p in candidates if any(parent in context for parent in p.parents) or p in context]
         if len(in_context) == 1:
             candidates = tuple(in_context)
