@@ -11,11 +11,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import ahocorasick
-
 from shared.contracts import PlaceLevel
 
 from .lexicon import cache_dir, write_cache
+from .phrases import PhraseIndex
 
 Level = Literal["province", "prefecture", "county"]
 LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
@@ -85,7 +84,7 @@ class Gazetteer:
         for district, county in self._pending_districts:
             if district not in self._by_name:  # the district form is not some other place's name
                 self._add(district, Place(district, "county", county.parents, county.code), suffixed=True)
-        self._automaton: ahocorasick.Automaton | None = None
+        self._names: PhraseIndex[tuple[str, tuple[Place, ...], bool]] | None = None
 
     @classmethod
     def from_jionlp(cls, *, folder: Path | None = None) -> Gazetteer:
@@ -173,15 +172,15 @@ class Gazetteer:
 
     def scan(self, text: str) -> list[Mention]:
         """Every longest name occurrence in `text`, leftmost first, unvalidated: one automaton pass."""
-        if self._automaton is None:
-            self._automaton = ahocorasick.Automaton()
+        if self._names is None:
             # Each name's places and form are worked out once, here, not at every occurrence.
-            for name, places in self._by_name.items():
-                self._automaton.add_word(name, (name, tuple(places), self.is_full_name(name)))
-            self._automaton.make_automaton()
+            self._names = PhraseIndex(
+                (name, (name, tuple(places), self.is_full_name(name)))
+                for name, places in self._by_name.items()
+            )
         return [
-            Mention(last + 1 - len(name), last + 1, name, places, suffixed)
-            for last, (name, places, suffixed) in self._automaton.iter_long(text)
+            Mention(start, end, name, places, suffixed)
+            for start, end, ((name, places, suffixed),) in self._names.find_longest(text)
         ]
 
 
