@@ -95,6 +95,7 @@ _RANK_WORDS = ("位", "名")
 _POINT_ELLIPSIS = re.compile(rf"(?:和|与|及|、|或)(?:\d+(?:\.\d+)?|[{CHINESE_DIGITS}十点]+)个百分点")
 # Chinese numerals written in a name ('“百万市民学礼仪”', '《二十四孝》') are not quantities.
 _OPEN_QUOTES, _CLOSE_QUOTES = "“‘《「『", "”’》」』"
+_QUOTE_CHAR = re.compile(f"[{_OPEN_QUOTES}{_CLOSE_QUOTES}]")
 
 
 _PERCENT_POINT = Unit("个", "percentage_point", canonical="个百分点")
@@ -102,7 +103,7 @@ _PERCENT_POINT = Unit("个", "percentage_point", canonical="个百分点")
 
 def _inside_quotes(compact: str, pos: int) -> bool:
     depth = 0
-    for ch in compact[:pos]:
+    for ch in _QUOTE_CHAR.findall(compact, 0, pos):  # only the quote marks, not every character
         if ch in _OPEN_QUOTES:
             depth += 1
         elif ch in _CLOSE_QUOTES and depth:
