@@ -214,3 +214,8 @@ def segment_bounds(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
     while end < hi and compact[end] != "、":
         end += 1
     return start, end
+
+
+def forget_clauses() -> None:
+    """Drop the clause breaks remembered of the sentences of the page before."""
+    _clause_breaks.cache_clear()
