@@ -126,10 +126,13 @@ class IndicatorMatcher:
             args = (compact, fig, figures, clauses[i])
             # A clause borrows the noun of the one before only when it names none; a phrase found by its
             # words alone counts only where no phrase stands as the catalog writes it.
+            match = self._match_figure(*args, False, pattern_hits, occurrences)
+            if match is None:
+                # Tagging the clause's words costs: only when a borrowed noun would name an indicator.
+                borrowed = self._match_figure(*args, True, pattern_hits, occurrences)
+                match = borrowed if borrowed is not None and lacks_noun(i) else None
             results.append(
-                self._match_figure(*args, False, pattern_hits, occurrences)
-                or (lacks_noun(i) and self._match_figure(*args, True, pattern_hits, occurrences))
-                or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True)
+                match or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True)
             )
         return results
 
