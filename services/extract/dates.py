@@ -43,7 +43,7 @@ _DATE_PATTERNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YearMention:
     """A calendar year written in a sentence."""
 

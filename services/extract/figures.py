@@ -26,7 +26,7 @@ from .units import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Figure:
     """One quantity in a compact sentence; spans are compact offsets."""
 

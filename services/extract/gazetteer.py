@@ -62,7 +62,7 @@ class Place:
         return other == self or other in self.parents
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mention:
     """A place named in a text: offsets, the surface, and its candidate places."""
 

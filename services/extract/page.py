@@ -47,7 +47,7 @@ class Page:
     section_of: list[int]  # section index of each sentence (-1 before the first section)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spotted:
     """The figures of one sentence, each with the clause (compact offsets) it stands in."""
 

@@ -44,7 +44,7 @@ def is_table_row(line: str) -> bool:
     return len(TABLE_CELL.findall(line)) >= 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paragraph:
     """A paragraph of text: lines broken mid-sentence are rejoined."""
 
@@ -54,7 +54,7 @@ class Paragraph:
     is_heading: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class Sentence:
     """A sentence with whitespace removed (`compact`); `index[i]` is the text offset of compact[i]."""
 
@@ -62,7 +62,8 @@ class Sentence:
     end: int
     paragraph: Paragraph
     compact: str
-    # Offsets as machine integers: a list of Python ints costs nine times more, which long reports feel.
+    # Offsets as 32-bit machine integers: a list of Python ints costs nine times more, which long reports
+    # feel (a document is far shorter than 2**31 characters).
     index: array[int] = field(repr=False)
     position: int = 0  # the sentence's rank inside its paragraph
 
@@ -146,7 +147,7 @@ def _compacted(text: str, start: int, end: int) -> tuple[str, array[int]]:
     """text[start:end] without its whitespace, and the text offset of each character kept; built run by
     run between spaces (a paragraph has few), not character by character."""
     pieces: list[str] = []
-    index: array[int] = array("l")
+    index: array[int] = array("i")
     kept_from = start
     for space in _SPACE_RUN.finditer(text, start, end):
         if space.start() > kept_from:
