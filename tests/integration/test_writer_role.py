@@ -7,7 +7,10 @@ share: the module leaves it as a fresh server has it (no login, no password).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,6 +33,7 @@ from services.store.app import create_app
 from services.store.database import DocumentStore
 from services.store.schema import head_revision, migrate, sqlalchemy_url
 from shared.contracts import DeadLetter, DocumentExtracted, DocumentMetadata, Metric
+from shared.servers import server_address
 from shared.settings import Settings
 from shared.streams import Topology
 from tests.support.databases import own_database
@@ -46,6 +50,7 @@ from tests.support.servers import (
 pytestmark = pytest.mark.integration
 
 PASSWORD = "writer-test-password"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,7 @@ async def test_the_store_stage_runs_as_the_writer(
         "UPDATE passages SET text = ''",
         "UPDATE ingest_log SET reason = 'rewritten'",
         "DELETE FROM ingest_log",
-        "INSERT INTO indicators (code, name_zh, name_en, group_name, unit_kind) VALUES ('x', 'x', 'x', 'x', 'x')",
+        "INSERT INTO indicators (code, name_zh, name_en, group_name, unit_kind) VALUES ('x', '', '', '', '')",
         "UPDATE indicators SET name_en = 'renamed'",
         "DELETE FROM regions",
         "UPDATE alembic_version SET version_num = '0001'",
@@ -343,7 +348,12 @@ def test_the_store_as_the_writer_waits_for_the_owners_migration(
             log = log_file.read_text(encoding="utf-8")
             assert process.poll() is None, log
             assert log.count(waiting) == 1 and "Traceback" not in log, log
-            assert f"not for {WRITER_ROLE}: run `wenming migrate` with the database owner's URL" in log, log
+            # Word for word the line the README shows, but for the server's address.
+            [logged] = [line for line in log.splitlines() if waiting in line]
+            shown_lines = re.findall(r"^WARNING shared\.servers: waiting for .*$", _roles_section(), re.M)
+            [shown] = shown_lines
+            address = server_address(env["WENMING_DATABASE_URL"], 5432)
+            assert logged == shown.replace("postgres:5432", address)
 
             status = _migrate(owner_url, WENMING_WRITER_PASSWORD=PASSWORD)
             assert status == 0
@@ -360,14 +370,49 @@ def test_the_store_as_the_writer_waits_for_the_owners_migration(
             stop(process)
 
 
-def test_an_owner_without_superuser_sets_it_all_up_over_passwords(tmp_path: Path) -> None:
+def _roles_section() -> str:
+    return README.read_text(encoding="utf-8").split("\n## Database roles", 1)[1].split("\n## ", 1)[0]
+
+
+def _readme_roles_commands() -> list[tuple[dict[str, str], list[str]]]:
+    """The README's commands for a server of one's own (Database roles): environment and arguments."""
+    [block] = re.findall(r"```sh\n(.*?)```", _roles_section(), re.S)
+    exported: dict[str, str] = {}
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        if words[0] == "export":
+            exported |= dict(word.split("=", 1) for word in words[1:])
+            continue
+        env = dict(exported)
+        while "=" in words[0]:
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        assert words[0] == ".venv/bin/wenming", line
+        commands.append((env, words[1:]))
+    return commands
+
+
+def test_the_readme_roles_commands_on_a_server_that_asks_passwords(
+    redis_url: str, stream_prefix: str, tmp_path: Path
+) -> None:
     """A managed server: the owner may create databases and roles, nothing more; logins need passwords."""
     if postgres_binaries() is None:
         pytest.skip("initdb and postgres are not installed")
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         pytest.skip("Postgres refuses to run as root and setpriv is missing to drop to another uid")
+    (migrate_env, migrate_args), (store_env, store_args) = _readme_roles_commands()
+    assert migrate_args == ["migrate"] and store_args == ["serve", "store"]
     port = free_port()
-    server = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def here(env: dict[str, str]) -> dict[str, str]:
+        """The README's environment, on this test's servers and streams."""
+        url = env["WENMING_DATABASE_URL"].replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+        assert url != env["WENMING_DATABASE_URL"]
+        ours = {"WENMING_DATABASE_URL": url, "WENMING_REDIS_URL": redis_url}
+        return {**os.environ, **env, **ours, "WENMING_STREAM_PREFIX": stream_prefix}
+
+    owner = make_url(here(migrate_env)["WENMING_DATABASE_URL"])
     with postgres_cluster() as cluster:
         (cluster / "data" / "pg_hba.conf").write_text(
             "local all postgres trust\n"
@@ -376,29 +421,63 @@ def test_an_owner_without_superuser_sets_it_all_up_over_passwords(tmp_path: Path
             encoding="utf-8",
         )
         with postgres_server(cluster, port):
+            server = f"postgresql://postgres@127.0.0.1:{port}/postgres"
             admin = sa.create_engine(sqlalchemy_url(server), isolation_level="AUTOCOMMIT")
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    with admin.connect() as conn:
+                    with admin.connect() as conn:  # the owner a managed server's administrator makes
                         conn.execute(
-                            sa.text("CREATE ROLE wenming LOGIN CREATEDB CREATEROLE PASSWORD 'owner-pw'")
+                            sa.text(
+                                f"CREATE ROLE {owner.username} LOGIN CREATEDB CREATEROLE "
+                                f"PASSWORD '{owner.password}'"
+                            )
                         )
                     break
                 except sa.exc.OperationalError:
                     assert time.monotonic() < deadline, "Postgres did not start"
                     time.sleep(0.2)
             admin.dispose()
-            owner = f"postgresql://wenming:owner-pw@127.0.0.1:{port}/wenming"
             # The database does not exist yet: the owner creates it, migrates it, makes the writer.
-            status = _migrate(owner, WENMING_WRITER_PASSWORD=PASSWORD)
-            assert status == 0
-            store = DocumentStore(_as(owner, WRITER_ROLE, PASSWORD))
+            migrated = subprocess.run(
+                [sys.executable, "-m", "services.operate.cli", *migrate_args],
+                env=here(migrate_env),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert migrated.returncode == 0, migrated.stderr
+            assert migrated.stderr.strip().endswith(f"(migration {head_revision()})"), migrated.stderr
+
+            log_file = tmp_path / "store.log"
+            with log_file.open("wb") as sink:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "services.operate.cli", *store_args],
+                    env=here(store_env),
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                )
             try:
-                assert store.owner is False
-                assert store.store(_document("e" * 64, version="1", figures=2)) == "stored"
+                wait_for_text(log_file, "wenming serve store: ready")
+                asyncio.run(_publish(redis_url, Topology(stream_prefix).extracted, "e" * 64))
+                owner_url = owner.render_as_string(hide_password=False)
+                deadline = time.monotonic() + 30
+                while _scalar(owner_url, "SELECT count(*) FROM metrics") != 2:
+                    assert time.monotonic() < deadline, log_file.read_text(encoding="utf-8")
+                    time.sleep(0.2)
+                stop(process)
+                assert process.returncode == 0, log_file.read_text(encoding="utf-8")
             finally:
-                store.close()
-            assert _scalar(owner, "SELECT count(*) FROM metrics") == 2
+                stop(process)
+            assert "Traceback" not in log_file.read_text(encoding="utf-8")
+            writer = make_url(here(store_env)["WENMING_DATABASE_URL"])
+            assert writer.username == WRITER_ROLE
+            wrong = writer.set(password="wrong").render_as_string(hide_password=False)
             with pytest.raises(sa.exc.OperationalError, match="password authentication failed"):
-                DocumentStore(_as(owner, WRITER_ROLE, "wrong"))
+                DocumentStore(wrong)
+
+
+async def _publish(redis_url: str, stream: str, doc_id: str) -> None:
+    broker = RedisBroker(redis_url)
+    async with broker:
+        await broker.publish(_document(doc_id, version="1", figures=2), stream=stream)
