@@ -63,14 +63,14 @@ def _as(url: str, user: str, password: str | None) -> str:
     return make_url(url).set(username=user, password=password).render_as_string(hide_password=False)
 
 
-def _migrate(database_url: str, **env: str) -> int:
+def _migrate(database_url: str, wait_s: float = 10, **env: str) -> int:
     """`wenming migrate` as the migration job runs it; its exit status."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WENMING_DATABASE_URL", database_url)
         for name, value in env.items():
             patch.setenv(name, value)
         with pytest.raises(SystemExit) as exited:
-            main(["migrate", "--wait", "10"])
+            main(["migrate", "--wait", str(wait_s)])
     return int(exited.value.code or 0)
 
 
@@ -315,6 +315,17 @@ def test_wenming_migrate_refuses_the_writer(migrated: Urls, capsys: pytest.Captu
     [line] = capsys.readouterr().err.splitlines()
     assert status == 1
     assert line.startswith(f"wenming migrate: {WRITER_ROLE} does not own the database"), line
+
+
+def test_wenming_migrate_gives_up_on_a_server_that_never_answers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = free_port()
+    started = time.monotonic()
+    status = _migrate(f"postgresql://wenming:pw@127.0.0.1:{port}/wenming", wait_s=1)
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 1 and time.monotonic() - started < 30
+    assert lines[-1] == f"wenming migrate: Postgres at 127.0.0.1:{port} did not answer within 1s", lines
 
 
 def test_the_store_as_the_writer_waits_for_the_owners_migration(
