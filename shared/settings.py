@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.server_urls import redis_url_problem
+
 
 def _default_consumer_name() -> str:
     # Unique per replica: two containers of one stage must never share a consumer name.
@@ -85,11 +87,14 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     def require_redis_url(self) -> str:
-        """The Redis URL, or a clear error for a stage that cannot run without one."""
+        """The Redis URL, or a clear error for a stage that cannot run without a usable one."""
         if not self.redis_url:
             raise SettingsError(
                 "WENMING_REDIS_URL is not set; give the Redis server, e.g. redis://127.0.0.1:6379/0"
             )
+        problem = redis_url_problem(self.redis_url)
+        if problem is not None:
+            raise SettingsError(f"WENMING_REDIS_URL: {problem}")
         return self.redis_url
 
     def require_database_url(self) -> str:

@@ -195,7 +195,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except _unreachable(args.stage) as exc:  # a server that does not answer: one line, the trace with -v
         if args.verbose:
             raise
-        print(f"wenming serve {args.stage}: {(str(exc).splitlines() or [repr(exc)])[0]}", file=sys.stderr)
+        print(f"wenming serve {args.stage}: {_unreachable_reason(exc, settings)}", file=sys.stderr)
         return 1
     return 0
 
@@ -209,6 +209,17 @@ def _unreachable(stage: str) -> tuple[type[Exception], ...]:
     from sqlalchemy.exc import OperationalError
 
     return (RedisConnectionError, OSError, OperationalError)
+
+
+def _unreachable_reason(error: BaseException, settings: Settings) -> str:
+    """Why a server does not answer, in one line: Redis's failures explained, never its password."""
+    from redis.exceptions import RedisError
+
+    from shared.server_urls import first_line, redis_failure
+
+    if isinstance(error, RedisError) and settings.redis_url:
+        return redis_failure(error, redis_url=settings.redis_url)
+    return first_line(error)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import re
 
 import redis.asyncio as aioredis
 
+from shared.server_urls import redis_failure, server_address
 from shared.settings import Settings, SettingsError
 
 # A SQLAlchemy-style scheme (postgresql+psycopg://) names a driver; libpq wants the plain one.
@@ -16,13 +17,18 @@ async def check_stage(settings: Settings, stage: str) -> list[str]:
     """Problems that keep `stage` from working; empty when healthy."""
     problems: list[str] = []
     try:
-        client = aioredis.from_url(settings.require_redis_url(), socket_timeout=3)
+        redis_url = settings.require_redis_url()
+    except SettingsError as exc:
+        problems.append(str(exc))
+    else:
+        client = aioredis.from_url(redis_url, socket_timeout=3)
         try:
             await client.ping()
+        except (aioredis.RedisError, OSError) as exc:
+            reason = redis_failure(exc, redis_url=redis_url)
+            problems.append(f"Redis at {server_address(redis_url, 6379)}: {reason}")
         finally:
             await client.aclose()
-    except (SettingsError, aioredis.RedisError, OSError) as exc:
-        problems.append(f"Redis: {exc}")
     if stage == "store":
         try:
             _check_documents_table(settings.require_database_url())

@@ -88,18 +88,20 @@ def run_pipeline(settings: Settings, *, data_dir: Path, verbose: bool = False) -
             return 1
         inbox = settings.inbox.absolute()
         inbox.mkdir(parents=True, exist_ok=True)
-        (data_dir / INSTANCE_FILE).write_text(
-            json.dumps(
+        instance_file = data_dir / INSTANCE_FILE
+        instance_file.unlink(missing_ok=True)  # one left by a pipeline that was killed may be readable by all
+        # Readable by its owner only: the URLs may hold passwords.
+        with os.fdopen(os.open(instance_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as sink:
+            json.dump(
                 {
                     "pid": os.getpid(),
                     "redis_url": redis_url,
                     "database_url": database_url,
                     "inbox": str(inbox),
                     "stream_prefix": settings.stream_prefix,
-                }
-            ),
-            encoding="utf-8",
-        )
+                },
+                sink,
+            )
         _say(f"inbox:     {_shown(inbox)} (drop .txt .html .docx .pdf files here)")
         env = {
             **os.environ,
@@ -144,6 +146,7 @@ def _servers(
     """The configured Redis and Postgres, or embedded ones started in `data_dir` (added to `servers`)."""
     redis_url = settings.redis_url
     if redis_url:
+        settings.require_redis_url()  # an unusable URL is told once here, not by four stages restarting
         _say(f"Redis:     {without_password(redis_url)} (WENMING_REDIS_URL)")
     else:
         redis = EmbeddedRedis(data_dir / "redis")

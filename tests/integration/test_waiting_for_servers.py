@@ -10,10 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,27 +27,12 @@ from tests.support.servers import (
     stop,
     wait_for_text,
 )
+from tests.support.wenming_up import stage_process
 
 pytestmark = pytest.mark.integration
 
 # The store used to exit 2.5 s after starting with Postgres down: a live stage well past that waits.
 OUTLIVES_OLD_EXIT_S = 4.0
-
-
-@contextmanager
-def stage_process(stage: str, env: dict[str, str], log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`wenming serve <stage>`, its output in `log_file`; stopped (SIGTERM, by PID) on leaving."""
-    with log_file.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.operate.cli", "serve", stage],
-            env={**os.environ, **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
 
 
 def _stays_up_waiting(process: subprocess.Popen[bytes], log_file: Path, waiting: str) -> None:

@@ -1,4 +1,4 @@
-"""`wenming up` run as a person runs it from a terminal, and stopped with Ctrl-C."""
+"""`wenming up` as a person runs it from a terminal, stopped with Ctrl-C; `wenming serve` of one stage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.servers import stop
 
 WENMING = [sys.executable, "-m", "services.operate.cli"]
 
@@ -54,3 +58,19 @@ class RunningPipeline:
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+
+@contextmanager
+def stage_process(stage: str, env: dict[str, str], log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`wenming serve <stage>`, its output in `log_file`; stopped (SIGTERM, by PID) on leaving."""
+    with log_file.open("wb") as sink:
+        process = subprocess.Popen(
+            [*WENMING, "serve", stage],
+            env={**os.environ, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        stop(process)
