@@ -157,6 +157,8 @@ def test_the_pipeline_runs_over_tls_with_a_password(
         started = asyncio.run(eventually(up.started_lines, bool, timeout=50))
         shown = f"rediss://:***@127.0.0.1:{tls_redis.port}/0?ssl_ca_certs={tls_redis.certificates.ca}"
         assert started[0] == f"Redis:     {shown} (WENMING_REDIS_URL)", up.output
+        # Where `wenming env` and `wenming lag` find the URL, password and all: for its owner's eyes only.
+        assert (server_tmp_path / ".wenming" / "instance.json").stat().st_mode & 0o777 == 0o600
         for seed in seeds:
             shutil.copy(seed, inbox / seed.name)
 
