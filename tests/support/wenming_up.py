@@ -9,6 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
+from shared.streams import STAGES
+from tests.support.servers import free_ports
+
 WENMING = [sys.executable, "-m", "services.operate.cli"]
 
 
@@ -16,10 +19,12 @@ class RunningPipeline:
     """`wenming up` in a process group of its own, as a shell starts it, its output collected."""
 
     def __init__(self, *args: str, cwd: Path, env: dict[str, str]) -> None:
+        # Ports of its own for the stages' /metrics, unless the test gives them: never another run's.
+        self.metrics_port = int(env.get("WENMING_METRICS_PORT") or free_ports(len(STAGES)))
         self.process = subprocess.Popen(
             [*WENMING, "up", *args],
             cwd=cwd,
-            env=env,
+            env={**env, "WENMING_METRICS_PORT": str(self.metrics_port)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
