@@ -21,6 +21,7 @@ from faststream import FastStream
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.metrics import StageMetrics
 from shared.server_urls import first_line, redis_failure, server_address
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,13 @@ class StageApp(FastStream):
 
     FastStream acts on its stop signal only once the lifespan has started, and the lifespan is
     where a stage waits: without this, a stage waiting for Postgres could not be stopped.
+    It carries the stage's metrics, for whoever serves them.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, metrics: StageMetrics, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stopping = asyncio.Event()
+        self.metrics = metrics
 
     def exit(self) -> None:
         self.stopping.set()

@@ -66,22 +66,30 @@ class Settings(BaseSettings):
         description="longest the logic of normalize or extract may spend on one document; "
         "a document that takes longer is dead-lettered as too slow",
     )
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="port of the stage's /metrics and /health (`wenming up`: this one and the next three, "
+        "for ingest, normalize, extract and store); 0: none",
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",
+        min_length=1,
+        description="address /metrics and /health listen on: every interface, as a container needs "
+        "(`wenming up`: 127.0.0.1 unless set)",
+    )
     reader_password: SecretStr | None = Field(
         default=None,
         description="password of the read-only wenming_reader role, set by the store as it starts; "
         "unset: the role cannot log in",
-    )
-    writer_password: SecretStr | None = Field(
-        default=None,
-        description="password of the store's wenming_writer role, set by `wenming migrate` (or a store "
-        "connected as the database's owner); unset: the role is left as it is",
     )
     resolve_relative_years: bool = Field(
         default=False,
         description="give 今年/去年/前年 figures the year they mean, counted from the publication date",
     )
 
-    @field_validator("redis_url", "database_url", "reader_password", "writer_password", mode="before")
+    @field_validator("redis_url", "database_url", "reader_password", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -12,6 +12,7 @@ from redis.asyncio.client import Pipeline
 
 from shared.content_store import ContentStore
 from shared.logic_thread import LogicStuck, LogicThread, TooSlow
+from shared.metrics import StageMetrics
 from shared.references import Detached, MissingContent, by_reference, references, resolved
 from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_contracts
 from shared.streaming.publishing import publish_all
@@ -37,6 +38,7 @@ async def transform_batch(
     inline_bytes: int,
     retrying: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
     working: Callable[[], None],
+    metrics: StageMetrics,
 ) -> None:
     """Validate a batch, transform each document with pure logic, and publish the results in one go.
 
@@ -87,7 +89,7 @@ async def transform_batch(
 
     async def hand_on() -> None:
         contents.keep(pipe, (detached for _, detached in results), held=held)
-        await publish_all(broker, pipe, outgoing)
+        await publish_all(broker, pipe, outgoing, metrics=metrics)
 
     # Retried alone while Redis is away: the transform, which may have taken long, is not done again.
     await retrying(hand_on)

@@ -180,6 +180,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 2
     app = importlib.import_module(f"services.{args.stage}.app").create_app(settings)
     _configure_logging(args.verbose)
+    from services.operate.endpoint import EndpointError, serve_endpoint
+
+    try:  # before anything else starts: a port taken ends the stage at once, in one line
+        endpoint = serve_endpoint(app, settings, args.stage)
+    except EndpointError as exc:
+        print(f"wenming serve {args.stage}: {exc}", file=sys.stderr)
+        return 1
     ready_fd: int | None = args.ready_fd
 
     @app.after_startup
@@ -197,6 +204,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             raise
         print(f"wenming serve {args.stage}: {_unreachable_reason(exc, settings)}", file=sys.stderr)
         return 1
+    finally:
+        if endpoint is not None:
+            endpoint.close()
     return 0
 
 
@@ -268,35 +278,35 @@ def _cmd_lag(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    """Container health check: the stage's servers answer."""
+    """Container health check: the stage's servers answer, or with --endpoint the stage itself is healthy."""
     import asyncio
 
-    from services.operate.health import check_stage
+    from services.operate.health import check_endpoint, check_stage
 
-    problems = asyncio.run(check_stage(_load_settings("check"), args.stage))
+    settings = _load_settings("check")
+    if args.endpoint:
+        problems = check_endpoint(settings, args.stage)
+    else:
+        problems = asyncio.run(check_stage(settings, args.stage))
     for problem in problems:
         print(f"wenming check {args.stage}: {problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    """Create the database if missing and bring it up to date, as its owner (a deployment's migration job)."""
-    import asyncio
-
-    from services.store.app import migrate_when_up
-    from services.store.schema import NotOwner
+    """Create the database if missing and bring it up to date, as the store does when it starts."""
+    from services.store.database import DocumentStore
     from shared.settings import SettingsError
 
     settings = _load_settings("migrate")
     try:
-        revision = asyncio.run(migrate_when_up(settings, wait_s=args.wait))
+        database_url = settings.require_database_url()
     except SettingsError as exc:
         print(f"wenming migrate: {exc}", file=sys.stderr)
         return 2
-    except (NotOwner, TimeoutError) as exc:
-        print(f"wenming migrate: {exc}", file=sys.stderr)
-        return 1
-    print(f"wenming migrate: the database is up to date (migration {revision})", file=sys.stderr)
+    password = settings.reader_password.get_secret_value() if settings.reader_password else None
+    DocumentStore(database_url, reader_password=password).close()
+    print("wenming migrate: the database is up to date", file=sys.stderr)
     return 0
 
 
@@ -425,16 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = command(
         "migrate",
         "create the database if missing and bring its schema, catalog and regions up to date "
-        "as the database's owner (what a store connected as the owner does as it starts; "
-        "for a deployment's migration job)",
-    )
-    migrate.add_argument(
-        "--wait", type=float, default=120.0, metavar="SECONDS", help="how long to wait for Postgres to answer"
+        "(what the store does as it starts; for a deployment's migration job)",
     )
     migrate.set_defaults(handler=_cmd_migrate)
 
     check = command("check", "health check of one stage: exit status 0 when its servers answer")
     stage_argument(check)
+    check.add_argument(
+        "--endpoint",
+        action="store_true",
+        help="ask the running stage's own /health on WENMING_METRICS_PORT instead, which also says whether "
+        "it makes progress",
+    )
     check.set_defaults(handler=_cmd_check)
 
     extract = command("extract", "print the figures in files, without Redis or Postgres")

@@ -1,8 +1,10 @@
-"""Health checks for containers: can this stage reach what it needs?"""
+"""Health checks for containers: can this stage reach what it needs; does the stage itself say it is well?"""
 
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 
 import redis.asyncio as aioredis
 
@@ -49,3 +51,24 @@ def _check_documents_table(database_url: str) -> None:
             conn.execute("SELECT 1 FROM documents LIMIT 1")
     except psycopg.Error as exc:
         raise OSError(str(exc)) from exc
+
+
+def check_endpoint(settings: Settings, stage: str, *, timeout_s: float = 8.0) -> list[str]:
+    """What `stage`, running here, says on its /health (WENMING_METRICS_PORT); empty when healthy."""
+    if not settings.metrics_port:
+        return ["WENMING_METRICS_PORT is 0: the stage serves no /health"]
+    host = settings.metrics_host
+    if host in ("0.0.0.0", "::"):  # listening everywhere: ask it on this machine
+        host = "127.0.0.1"
+    url = f"http://{host}:{settings.metrics_port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            said = response.read().decode("utf-8", "replace").strip()
+    except urllib.error.HTTPError as exc:  # 503, with the stage's reason in one line
+        said = exc.read().decode("utf-8", "replace").strip() or f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return [f"no answer from {url}: {getattr(exc, 'reason', exc)}"]
+    answering, _, verdict = said.partition(": ")
+    if answering != stage:  # another stage's port (`wenming up` gives each its own)
+        return [f"{url} answers for {answering or 'something else'}, not {stage}"]
+    return [] if verdict == "healthy" else [verdict]

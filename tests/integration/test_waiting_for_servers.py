@@ -18,6 +18,7 @@ import redis
 import sqlalchemy as sa
 
 from services.store.schema import sqlalchemy_url
+from tests.support.endpoint import health, wait_for_health
 from tests.support.servers import (
     free_port,
     postgres_binaries,
@@ -65,21 +66,26 @@ def test_a_stage_started_before_redis_waits_for_it(
 ) -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"
     env = {
         "WENMING_REDIS_URL": redis_url,
         "WENMING_DATABASE_URL": database_url,
         "WENMING_STREAM_PREFIX": stream_prefix,
         "WENMING_INBOX": str(tmp_path / "inbox"),
+        "WENMING_METRICS_PORT": str(metrics_port),
     }
     log_file = tmp_path / f"{stage}.log"
     with stage_process(stage, env, log_file) as process:
         _stays_up_waiting(process, log_file, f"waiting for Redis at 127.0.0.1:{port}")
+        # An orchestrator asking meanwhile is told why, in one line.
+        status, line = health(metrics_port)
+        assert status == 503 and line.startswith(f"{stage}: unhealthy: Redis: ") and line.count("\n") == 1
 
         with redis_server(port, tmp_path):
             wait_for_text(log_file, f"Redis is back at 127.0.0.1:{port}")
             _until(lambda: _heartbeat(redis_url, stream_prefix, stage))  # started: it beats
+            wait_for_health(metrics_port, lambda status: status == 200, timeout=30)
             stop(process)
     assert process.returncode == 0, log_file.read_text(encoding="utf-8")
 
@@ -91,20 +97,24 @@ def test_the_store_started_before_postgres_waits_for_it(
         pytest.skip("initdb and postgres are not installed")
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         pytest.skip("Postgres refuses to run as root and setpriv is missing to drop to another uid")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     database_url = f"postgresql://postgres@127.0.0.1:{port}/wenming"
     env = {
         "WENMING_REDIS_URL": redis_url,
         "WENMING_DATABASE_URL": database_url,
         "WENMING_STREAM_PREFIX": stream_prefix,
+        "WENMING_METRICS_PORT": str(metrics_port),
     }
     log_file = tmp_path / "store.log"
     with postgres_cluster() as cluster, stage_process("store", env, log_file) as process:
         _stays_up_waiting(process, log_file, f"waiting for Postgres at 127.0.0.1:{port}")
+        status, line = health(metrics_port)
+        assert status == 503 and line.startswith("store: unhealthy: Postgres: ") and line.count("\n") == 1
 
         with postgres_server(cluster, port):
             wait_for_text(log_file, f"Postgres is back at 127.0.0.1:{port}")
             _until(lambda: _heartbeat(redis_url, stream_prefix, "store"))
+            wait_for_health(metrics_port, lambda status: status == 200, timeout=30)
             engine = sa.create_engine(sqlalchemy_url(database_url))
             with engine.connect() as conn:  # created and migrated once Postgres came
                 assert conn.execute(sa.text("SELECT to_regclass('ingest_log') IS NOT NULL")).scalar_one()
@@ -115,7 +125,11 @@ def test_the_store_started_before_postgres_waits_for_it(
 
 def test_a_stage_waiting_for_its_servers_stops_when_told(stream_prefix: str, tmp_path: Path) -> None:
     port = free_port()
-    env = {"WENMING_REDIS_URL": f"redis://127.0.0.1:{port}/0", "WENMING_STREAM_PREFIX": stream_prefix}
+    env = {
+        "WENMING_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "WENMING_STREAM_PREFIX": stream_prefix,
+        "WENMING_METRICS_PORT": str(free_port()),
+    }
     log_file = tmp_path / "normalize.log"
     with stage_process("normalize", env, log_file) as process:
         wait_for_text(log_file, f"waiting for Redis at 127.0.0.1:{port}")

@@ -10,11 +10,7 @@ import yaml
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 # What the README's commands set; the tests read the file as it is run.
-TEST_ENV = {
-    "REDIS_PASSWORD": "redis-secret",
-    "POSTGRES_PASSWORD": "pg-secret",
-    "WENMING_WRITER_PASSWORD": "writer-secret",
-}
+TEST_ENV = {"REDIS_PASSWORD": "redis-secret", "POSTGRES_PASSWORD": "pg-secret"}
 _VARIABLE = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 
