@@ -86,7 +86,7 @@ def test_health_follows_redis_away_and_back(database_url: str, stream_prefix: st
                 _, _, line = wait_for_health(port, lambda status: status == 503, timeout=WITHIN_S)
                 took = time.monotonic() - stopped
                 assert took <= WITHIN_S
-                assert line.startswith(f"{stage}: unhealthy: Redis: ") and line.count("\n") == 1, line
+                assert line.startswith(f"{stage}: unhealthy: Redis") and line.count("\n") == 1, line
                 checked = _check(stage, port)
                 assert checked.returncode == 1 and checked.stderr.startswith(
                     f"wenming check {stage}: unhealthy: Redis"
