@@ -84,12 +84,17 @@ class Settings(BaseSettings):
         description="password of the read-only wenming_reader role, set by the store as it starts; "
         "unset: the role cannot log in",
     )
+    writer_password: SecretStr | None = Field(
+        default=None,
+        description="password of the store's wenming_writer role, set by `wenming migrate` (or a store "
+        "connected as the database's owner); unset: the role is left as it is",
+    )
     resolve_relative_years: bool = Field(
         default=False,
         description="give 今年/去年/前年 figures the year they mean, counted from the publication date",
     )
 
-    @field_validator("redis_url", "database_url", "reader_password", mode="before")
+    @field_validator("redis_url", "database_url", "reader_password", "writer_password", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -294,19 +294,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    """Create the database if missing and bring it up to date, as the store does when it starts."""
-    from services.store.database import DocumentStore
+    """Create the database if missing and bring it up to date, as its owner (a deployment's migration job)."""
+    import asyncio
+
+    from services.store.app import migrate_when_up
+    from services.store.schema import NotOwner
     from shared.settings import SettingsError
 
     settings = _load_settings("migrate")
     try:
-        database_url = settings.require_database_url()
+        revision = asyncio.run(migrate_when_up(settings, wait_s=args.wait))
     except SettingsError as exc:
         print(f"wenming migrate: {exc}", file=sys.stderr)
         return 2
-    password = settings.reader_password.get_secret_value() if settings.reader_password else None
-    DocumentStore(database_url, reader_password=password).close()
-    print("wenming migrate: the database is up to date", file=sys.stderr)
+    except (NotOwner, TimeoutError) as exc:
+        print(f"wenming migrate: {exc}", file=sys.stderr)
+        return 1
+    print(f"wenming migrate: the database is up to date (migration {revision})", file=sys.stderr)
     return 0
 
 
@@ -435,7 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = command(
         "migrate",
         "create the database if missing and bring its schema, catalog and regions up to date "
-        "(what the store does as it starts; for a deployment's migration job)",
+        "as the database's owner (what a store connected as the owner does as it starts; "
+        "for a deployment's migration job)",
+    )
+    migrate.add_argument(
+        "--wait", type=float, default=120.0, metavar="SECONDS", help="how long to wait for Postgres to answer"
     )
     migrate.set_defaults(handler=_cmd_migrate)
 

@@ -9,13 +9,15 @@ from typing import Any
 
 import anyio
 from faststream import FastStream
+from pydantic import SecretStr
 from sqlalchemy.exc import DBAPIError
 
-from services.store.database import DocumentStore, is_bad_data, is_server_away
+from services.store.database import DocumentStore, is_bad_data, is_server_away, migrate_database
+from services.store.schema import SchemaNotReady
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.handling import StageContext
 from shared.references import MissingContent, references, resolved
-from shared.servers import Server, server_address, wait_until_up
+from shared.servers import Server, StoppedWhileWaiting, server_address, wait_until_up
 from shared.settings import Settings
 from shared.stage import ConsumingStage, StageInput, create_stage_app
 from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts
@@ -25,12 +27,50 @@ log = logging.getLogger(__name__)
 
 
 async def open_store(settings: Settings, stopping: asyncio.Event) -> DocumentStore:
-    """The database, created and migrated, once Postgres answers."""
+    """The database, once Postgres answers and the schema is current (migrated here as the owner, or not).
+
+    A store that is not the owner waits for the migration as it waits for the server: one line
+    saying what is missing, then retries with backoff, never a crash loop.
+    """
+    database_url = settings.require_database_url()
+    postgres = Server("Postgres", server_address(database_url, 5432), _is_not_ready)
+    open_database = functools.partial(
+        DocumentStore,
+        database_url,
+        reader_password=_secret(settings.reader_password),
+        writer_password=_secret(settings.writer_password),
+    )
+    return await wait_until_up(postgres, lambda: anyio.to_thread.run_sync(open_database), stopping=stopping)
+
+
+async def migrate_when_up(settings: Settings, *, wait_s: float) -> str:
+    """`wenming migrate`: the database prepared by its owner once Postgres answers; its revision.
+
+    Waits for Postgres as a stage does, but at most `wait_s`: a migration job that cannot reach its
+    server should fail, not hang.
+    """
     database_url = settings.require_database_url()
     postgres = Server("Postgres", server_address(database_url, 5432), is_server_away)
-    reader_password = settings.reader_password.get_secret_value() if settings.reader_password else None
-    open_database = functools.partial(DocumentStore, database_url, reader_password=reader_password)
-    return await wait_until_up(postgres, lambda: anyio.to_thread.run_sync(open_database), stopping=stopping)
+    give_up = asyncio.Event()
+    asyncio.get_running_loop().call_later(wait_s, give_up.set)
+    run = functools.partial(
+        migrate_database,
+        database_url,
+        reader_password=_secret(settings.reader_password),
+        writer_password=_secret(settings.writer_password),
+    )
+    try:
+        return await wait_until_up(postgres, lambda: anyio.to_thread.run_sync(run), stopping=give_up)
+    except StoppedWhileWaiting:
+        raise TimeoutError(f"Postgres at {postgres.address} did not answer within {wait_s:g}s") from None
+
+
+def _is_not_ready(error: BaseException) -> bool:
+    return is_server_away(error) or isinstance(error, SchemaNotReady)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
 
 
 async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, context: StageContext) -> None:

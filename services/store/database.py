@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 from services.store import repository
-from services.store.access import set_reader_password
+from services.store.access import READER_ROLE, WRITER_ROLE, set_role_password
 from services.store.regions import load_divisions, regions_from_divisions
 from services.store.repository import StoreOutcome
-from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
+from services.store.schema import (
+    NotOwner,
+    create_database_if_missing,
+    may_migrate,
+    migrate,
+    require_schema_at_head,
+    schema_revision,
+    sqlalchemy_url,
+)
 from services.store.search import index_passages
 from shared.contracts import DeadLetter, DocumentExtracted
+
+log = logging.getLogger(__name__)
 
 # SQLSTATE classes that say the data is wrong, not the database: retrying cannot help.
 _BAD_DATA_CLASSES = ("22", "23", "54")  # data exception, integrity constraint, program limit exceeded
@@ -51,21 +63,82 @@ def read_indicator_catalog() -> list[dict[str, Any]]:
     return list(yaml.safe_load(text))
 
 
-class DocumentStore:
-    """Database created if missing, migrated, its catalog and regions synced, before the first message."""
+def connect(database_url: str) -> Engine:
+    """An engine on the database; a missing database is created where this role may create it."""
+    engine = create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
+    try:
+        engine.connect().close()
+    except OperationalError as refused:
+        engine.dispose()
+        try:
+            created = create_database_if_missing(database_url)
+        except OperationalError:
+            created = False  # the server itself is away, or hides its databases: the first error says it
+        if not created:
+            raise refused from None
+    return engine
 
-    def __init__(self, database_url: str, *, reader_password: str | None = None) -> None:
-        create_database_if_missing(database_url)
-        self.engine: Engine = create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
-        migrate(self.engine)
-        with Session(self.engine) as session:
-            repository.sync_indicators(session, catalog=read_indicator_catalog())
-            repository.sync_regions(session, regions=regions_from_divisions(load_divisions()))
-            session.commit()
-        # Unset leaves the role as it is: a password set by hand in psql keeps working.
-        if reader_password:
-            with self.engine.begin() as conn:
-                set_reader_password(conn, reader_password)
+
+def prepare(
+    engine: Engine, *, reader_password: str | None = None, writer_password: str | None = None
+) -> None:
+    """The owner's part: the schema migrated, the catalog and regions synced, the roles' passwords set."""
+    migrate(engine)
+    with Session(engine) as session:
+        repository.sync_indicators(session, catalog=read_indicator_catalog())
+        repository.sync_regions(session, regions=regions_from_divisions(load_divisions()))
+        session.commit()
+    # Unset leaves a role as it is: a password set by hand in psql keeps working.
+    for role, password in ((READER_ROLE, reader_password), (WRITER_ROLE, writer_password)):
+        if password:
+            with engine.begin() as conn:
+                set_role_password(conn, role, password)
+
+
+def migrate_database(
+    database_url: str, *, reader_password: str | None = None, writer_password: str | None = None
+) -> str:
+    """`wenming migrate`: the database created if missing and prepared, by its owner only; its revision."""
+    engine = connect(database_url)
+    try:
+        with engine.connect() as conn:
+            if not may_migrate(conn):
+                user, database = conn.execute(sa.text("SELECT current_user, current_database()")).one()
+                raise NotOwner(
+                    f"{user} does not own the database {database} and may not migrate it; "
+                    "give the owner's URL (the store's own role changes no schema)"
+                )
+        prepare(engine, reader_password=reader_password, writer_password=writer_password)
+        with engine.connect() as conn:
+            return schema_revision(conn) or ""
+    finally:
+        engine.dispose()
+
+
+class DocumentStore:
+    """The database, ready before the first message: prepared when this role owns it, else checked.
+
+    Connected as the owner (`wenming up`, one URL for everything) the store migrates as it starts, as
+    `wenming migrate` would. Connected as any other role (wenming_writer) it changes no schema and
+    raises SchemaNotReady until the owner has migrated the database to this code's newest revision.
+    """
+
+    def __init__(
+        self, database_url: str, *, reader_password: str | None = None, writer_password: str | None = None
+    ) -> None:
+        self.engine: Engine = connect(database_url)
+        try:
+            with self.engine.connect() as conn:
+                self.owner = may_migrate(conn)
+                if not self.owner:
+                    require_schema_at_head(conn)
+            if self.owner:
+                prepare(self.engine, reader_password=reader_password, writer_password=writer_password)
+            else:
+                log.info("not the database's owner: the schema is left to `wenming migrate`, and is current")
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def store(self, document: DocumentExtracted) -> StoreOutcome:
         """One transaction per document: all its rows or none."""

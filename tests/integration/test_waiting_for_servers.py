@@ -80,7 +80,8 @@ def test_a_stage_started_before_redis_waits_for_it(
         _stays_up_waiting(process, log_file, f"waiting for Redis at 127.0.0.1:{port}")
         # An orchestrator asking meanwhile is told why, in one line.
         status, line = health(metrics_port)
-        assert status == 503 and line.startswith(f"{stage}: unhealthy: Redis at 127.0.0.1:{port}: ") and line.count("\n") == 1
+        assert status == 503 and line.count("\n") == 1
+        assert line.startswith(f"{stage}: unhealthy: Redis at 127.0.0.1:{port}: ")
 
         with redis_server(port, tmp_path):
             wait_for_text(log_file, f"Redis is back at 127.0.0.1:{port}")

@@ -10,7 +10,11 @@ import yaml
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 # What the README's commands set; the tests read the file as it is run.
-TEST_ENV = {"REDIS_PASSWORD": "redis-secret", "POSTGRES_PASSWORD": "pg-secret"}
+TEST_ENV = {
+    "REDIS_PASSWORD": "redis-secret",
+    "POSTGRES_PASSWORD": "pg-secret",
+    "WENMING_WRITER_PASSWORD": "writer-secret",
+}
 _VARIABLE = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 

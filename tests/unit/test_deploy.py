@@ -9,9 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from services.operate.cli import build_parser
+from services.store.access import WRITER_ROLE
 from tests.support.compose import COMPOSE_FILE, TEST_ENV, load_compose
+from tests.support.deployment import HEADROOM, PEAK_MIB, stop_bound_s
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("ingest", "normalize", "extract", "store")
@@ -32,7 +35,7 @@ def test_compose_file_follows_the_specification(compose: dict[str, Any]) -> None
     compose_spec = pytest.importorskip("compose_spec")
     parsed = compose_spec.PyCompose.from_json(json.dumps(compose))
     parsed.validate()
-    assert set(parsed.service_names()) == {"redis", "postgres", *STAGES, *MONITORING}
+    assert set(parsed.service_names()) == {"redis", "postgres", "migrate", *STAGES, *MONITORING}
 
 
 def test_a_misspelt_key_is_caught() -> None:
@@ -109,14 +112,81 @@ def test_every_stage_runs_as_a_user_other_than_root(compose: dict[str, Any]) -> 
     assert re.search(r"^USER (?!root\b|0\b)\S+", dockerfile, re.M)
 
 
-def test_only_the_store_is_given_the_database(compose: dict[str, Any]) -> None:
-    holders = {
-        n for n, s in compose["services"].items() if "WENMING_DATABASE_URL" in s.get("environment", {})
-    }
-    assert holders == {"store"}
-    assert {n for n in STAGES if "postgres" in compose["services"][n]["depends_on"]} == {"store"}
-    url = urlsplit(compose["services"]["store"]["environment"]["WENMING_DATABASE_URL"])
-    assert (url.hostname, url.password) == ("postgres", TEST_ENV["POSTGRES_PASSWORD"])
+def test_only_migrate_is_the_owner_and_the_store_is_the_writer(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    holders = {n for n, s in services.items() if "WENMING_DATABASE_URL" in s.get("environment", {})}
+    assert holders == {"migrate", "store"}
+    owner = urlsplit(services["migrate"]["environment"]["WENMING_DATABASE_URL"])
+    writer = urlsplit(services["store"]["environment"]["WENMING_DATABASE_URL"])
+    postgres = services["postgres"]["environment"]
+    assert (owner.hostname, owner.username, owner.password) == (
+        "postgres",
+        postgres["POSTGRES_USER"],
+        TEST_ENV["POSTGRES_PASSWORD"],
+    )
+    assert (writer.hostname, writer.username, writer.password) == (
+        "postgres",
+        WRITER_ROLE,
+        TEST_ENV["WENMING_WRITER_PASSWORD"],
+    )
+    assert owner.path == writer.path == "/" + postgres["POSTGRES_DB"]
+    # The owner's password goes nowhere else; migrate sets the password the store logs in with.
+    for name, service in services.items():
+        if name not in ("postgres", "migrate"):
+            assert TEST_ENV["POSTGRES_PASSWORD"] not in yaml.safe_dump(service), name
+    assert services["migrate"]["environment"]["WENMING_WRITER_PASSWORD"] == writer.password
+    assert "WENMING_REDIS_URL" not in services["migrate"]["environment"]
+
+
+def test_migrate_runs_once_before_the_store(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert build_parser().parse_args(migrate["command"]).command == "migrate"
+    assert migrate["restart"] == "no" and migrate["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["store"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert {n for n in STAGES if "migrate" in services[n]["depends_on"]} == {"store"}
+    assert not {n for n in STAGES if "postgres" in services[n]["depends_on"]}
+
+
+def _bytes(quantity: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmg])b?", str(quantity).lower())
+    assert match, quantity
+    return float(match.group(1)) * 1024 ** " kmg".index(match.group(2))
+
+
+def _memory_limit(service: dict[str, Any]) -> float:
+    return _bytes(service["deploy"]["resources"]["limits"]["memory"])
+
+
+def test_every_service_has_a_memory_limit_over_its_measured_peak(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert _memory_limit(service) > 0, name
+    for name, peak_mib in PEAK_MIB.items():
+        assert _memory_limit(compose["services"][name]) >= peak_mib * HEADROOM * 2**20, name
+    # Redis holds up to maxmemory, and a rewrite of its append-only file forks and copies changed pages.
+    command = compose["services"]["redis"]["command"]
+    maxmemory = _bytes(command[command.index("--maxmemory") + 1])
+    assert _memory_limit(compose["services"]["redis"]) >= 1.5 * maxmemory
+
+
+def test_stage_memory_limits_are_those_of_kubernetes(compose: dict[str, Any]) -> None:
+    manifests = {name: f"{name}.yaml" for name in STAGES} | {"migrate": "migrate-job.yaml"}
+    for name, manifest in manifests.items():
+        workload = next(
+            d
+            for d in yaml.safe_load_all((ROOT / "deploy/k8s" / manifest).read_text(encoding="utf-8"))
+            if d["kind"] in ("Deployment", "Job")
+        )
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        in_kubernetes = _bytes(container["resources"]["limits"]["memory"].replace("i", ""))
+        assert _memory_limit(compose["services"][name]) == in_kubernetes, name
+
+
+def test_stop_grace_covers_the_stages_own_stop(compose: dict[str, Any]) -> None:
+    for name in STAGES:
+        grace = re.fullmatch(r"(\d+)s", compose["services"][name]["stop_grace_period"])
+        assert grace and int(grace.group(1)) >= stop_bound_s(), name
 
 
 def test_no_secret_has_a_default() -> None:
@@ -126,7 +196,7 @@ def test_no_secret_has_a_default() -> None:
         for name, kind, default in re.findall(r"\$\{(\w+)(?::?([-?])([^}]*))?\}", text):
             if SECRET_NAME.search(name):
                 assert kind == "?" or default == "", f"{path.name}: ${{{name}}} has a default"
-    for name in ("REDIS_PASSWORD", "POSTGRES_PASSWORD"):
+    for name in ("REDIS_PASSWORD", "POSTGRES_PASSWORD", "WENMING_WRITER_PASSWORD"):
         assert f"${{{name}:?" in _text() and f"${{{name}:-" not in _text()
         with pytest.raises(KeyError, match=name):
             load_compose(env={k: v for k, v in TEST_ENV.items() if k != name})

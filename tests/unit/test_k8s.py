@@ -16,15 +16,24 @@ import pytest
 import yaml
 
 from services.operate.cli import build_parser
+from services.store.access import WRITER_ROLE
 from shared.settings import Settings
 from shared.streams import STAGE_INPUTS, STAGES, Topology
+from tests.support.deployment import HEADROOM, PEAK_MIB, stop_bound_s
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 # The oldest Kubernetes still widely run, and the newest the bundled schemas know.
 KUBERNETES_VERSIONS = ("1.30", "1.37")
-# Secrets the operator creates (README); the manifests only name them.
-SECRETS = {"wenming-redis": {"url", "address", "password"}, "wenming-postgres": {"url"}}
+# Secrets the operator creates (README); the manifests only name them. The owner's URL is the migration
+# Job's alone; the store logs in as the writer role, whose password the Job sets.
+SECRETS = {
+    "wenming-redis": {"url", "address", "password"},
+    "wenming-postgres-owner": {"url"},
+    "wenming-postgres-writer": {"url", "password"},
+}
+# Referenced with `optional: true`: the reader role can do without a password.
+OPTIONAL_SECRETS = {"wenming-postgres-reader": {"password"}}
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
@@ -269,36 +278,57 @@ def test_probes_ask_health_on_the_metrics_port(manifests: list[dict[str, Any]]) 
         assert template["metadata"]["labels"]["app.kubernetes.io/component"] == stage
 
 
-def test_termination_outlasts_the_brokers_graceful_stop(manifests: list[dict[str, Any]]) -> None:
-    from shared.streaming.publishing import build_broker
-
-    graceful_s = build_broker(Settings(redis_url="redis://127.0.0.1:1/0")).config.graceful_timeout
-    assert graceful_s
-    for stage in STAGE_INPUTS:
+def test_termination_outlasts_the_stages_own_stop(manifests: list[dict[str, Any]]) -> None:
+    bound_s = stop_bound_s()
+    for stage in STAGES:
         pod = _one(manifests, "Deployment", f"wenming-{stage}")["spec"]["template"]["spec"]
-        # The batch in hand, then retiring the consumer and closing connections.
-        assert pod["terminationGracePeriodSeconds"] >= graceful_s + 15, stage
+        # The entries taken back, the batch in hand, then retiring the consumer and closing connections.
+        assert pod["terminationGracePeriodSeconds"] >= bound_s, stage
+
+
+def test_memory_limits_leave_room_over_the_measured_peaks(manifests: list[dict[str, Any]]) -> None:
+    for workload in _workloads(manifests):
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        name = workload["metadata"]["name"].removeprefix("wenming-")
+        limit_mib = _quantity(container["resources"]["limits"]["memory"]) / 2**20
+        assert limit_mib >= PEAK_MIB[name] * HEADROOM, name
 
 
 def test_secrets_are_referenced_never_written(manifests: list[dict[str, Any]]) -> None:
     assert not [d for d in manifests if d["kind"] == "Secret"]
     text = "\n".join(p.read_text(encoding="utf-8") for p in K8S.glob("*.yaml"))
     assert not re.search(r"://[^/\s]*:[^/\s]*@", text), "a URL with a password"
-    database_users = set()
+    database_urls = {}
     for workload in _workloads(manifests):
         for container in workload["spec"]["template"]["spec"]["containers"]:
             for entry in container.get("env", []):
                 ref = entry.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    assert ref["key"] in SECRETS[ref["name"]], entry
+                if ref and ref["name"] in OPTIONAL_SECRETS:
+                    assert ref["key"] in OPTIONAL_SECRETS[ref["name"]] and ref["optional"] is True, entry
+                elif ref:
+                    assert ref["key"] in SECRETS[ref["name"]] and not ref.get("optional"), entry
                 elif re.search("URL|PASSWORD|SECRET|TOKEN", entry["name"]):
                     pytest.fail(f"{entry['name']} is given a value, not a Secret")
             env = _env(container)
             if "WENMING_DATABASE_URL" in env:
-                database_users.add(workload["metadata"]["name"])
+                database_urls[workload["metadata"]["name"]] = env["WENMING_DATABASE_URL"]["valueFrom"]
             if workload["kind"] == "Deployment":
                 assert env["WENMING_REDIS_URL"]["valueFrom"]["secretKeyRef"]["name"] == "wenming-redis"
-    assert database_users == {"wenming-store", "wenming-migrate"}
+    assert database_urls == {
+        "wenming-migrate": {"secretKeyRef": {"name": "wenming-postgres-owner", "key": "url"}},
+        "wenming-store": {"secretKeyRef": {"name": "wenming-postgres-writer", "key": "url"}},
+    }
+
+
+def test_the_migration_job_sets_the_roles_passwords(manifests: list[dict[str, Any]]) -> None:
+    (container,) = _one(manifests, "Job", "wenming-migrate")["spec"]["template"]["spec"]["containers"]
+    env = _env(container)
+    # The writer's password from the store's own Secret: the URL the store logs in with holds it too.
+    writer = env["WENMING_WRITER_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert (writer["name"], writer["key"]) == ("wenming-postgres-writer", "password")
+    assert env["WENMING_READER_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "wenming-postgres-reader"
+    for name in ("WENMING_WRITER_PASSWORD", "WENMING_READER_PASSWORD"):
+        assert name.removeprefix("WENMING_").lower() in Settings.model_fields, name
 
 
 def test_the_configmap_holds_settings_only(manifests: list[dict[str, Any]]) -> None:
@@ -312,9 +342,15 @@ def test_the_configmap_holds_settings_only(manifests: list[dict[str, Any]]) -> N
 def test_the_readme_creates_the_secrets_the_manifests_name() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     created: dict[str, set[str]] = {}
+    urls: dict[str, str] = {}
     for command in re.findall(r"create secret generic (\S+)((?:\s+\\?\s*--from-literal=\S+)+)", readme):
         created[command[0]] = set(re.findall(r"--from-literal=([\w-]+)=", command[1]))
-    assert created == SECRETS
+        for url in re.findall(r"--from-literal=url='([^']+)'", command[1]):
+            urls[command[0]] = url
+    assert created == SECRETS | OPTIONAL_SECRETS
+    # The store's Secret logs in as the writer role; the Job's as someone else, the owner.
+    assert urls["wenming-postgres-writer"].startswith(f"postgresql://{WRITER_ROLE}:")
+    assert not urls["wenming-postgres-owner"].startswith(f"postgresql://{WRITER_ROLE}:")
 
 
 def test_kustomize_renders_them_into_the_namespace(manifests: list[dict[str, Any]]) -> None:
