@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from shared.references import Detached, references
+from shared.references import ContractT, Detached, Held, field_value, referenced_fields, references
 
 _ACKNOWLEDGE_AND_RELEASE = """
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
@@ -66,6 +66,20 @@ class ContentStore:
                 pipe.hget(key, "data")
             values = await pipe.execute()
         return {key: value for key, value in zip(wanted, values, strict=True) if value is not None}
+
+    async def resolve(self, message: ContractT) -> tuple[ContractT, list[Held]]:
+        """The message with its referenced fields put back, and what they were; MissingContent if one is gone.
+
+        One field at a time, each JSON dropped once read: a large document's texts and figures are
+        never all in memory twice over.
+        """
+        held: list[Held] = []
+        for name in referenced_fields(message):
+            ref = getattr(message, f"{name}_ref")
+            value = field_value(message, name, await self._client.hget(ref.key, "data"))
+            held.append(Held(value, ref))
+            message = message.model_copy(update={name: value, f"{name}_ref": None})
+        return message, held
 
     async def acknowledge(
         self, stream: str, group: str, entries: Sequence[tuple[bytes | str, Sequence[str]]]

@@ -12,7 +12,7 @@ from redis.asyncio.client import Pipeline
 
 from shared.content_store import ContentStore
 from shared.logic_thread import LogicStuck, LogicThread, TooSlow
-from shared.references import Detached, MissingContent, by_reference, references, resolved
+from shared.references import Detached, Held, MissingContent, by_reference
 from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_contracts
 from shared.streaming.publishing import publish_all
 from shared.streams import Topology
@@ -49,26 +49,28 @@ async def transform_batch(
     outgoing: list[tuple[str, BaseModel]] = [
         (topology.dead_letter, dead_letter(stage, reason, raw)) for raw, reason in invalid
     ]
-    fetched = await contents.fetch(ref.key for document in parsed for ref in references(document))
-    valid: list[ContractT] = []
+    valid: list[tuple[ContractT, list[Held]]] = []
     for document in parsed:
         try:
-            valid.append(resolved(document, fetched))
+            valid.append(await contents.resolve(document))
         except MissingContent as exc:
             outgoing.append((topology.dead_letter, document_letter(stage, str(exc), document)))
-    held = set(fetched)
-    fetched.clear()  # the JSON of a large document's texts is not kept through the transform
+    # Kept already (our unacknowledged input refers to them): only their count goes up.
+    held_keys = {item.ref.key for _, held in valid for item in held}
     key_prefix = topology.contents
 
-    def transform_one(document: ContractT) -> Detached[Any]:
-        return by_reference(transform(document), inline_bytes=inline_bytes, key_prefix=key_prefix)
+    def transform_one(document: ContractT, held: list[Held]) -> Detached[Any]:
+        return by_reference(transform(document), inline_bytes=inline_bytes, key_prefix=key_prefix, held=held)
 
     results: list[tuple[str, Detached[Any]]] = []
-    for document in valid:
+    # Each input let go of once handled: a large document's texts are not held past their turn.
+    valid.reverse()
+    while valid:
+        document, held = valid.pop()
         working()
         try:
             # One document at a time on the logic's thread: the event loop stays free for reads and acks.
-            results.append((target, await logic.run(transform_one, document)))
+            results.append((target, await logic.run(transform_one, document, held)))
         except TooSlow as exc:
             log.error("%s gave up on %s after %gs", stage, file_name(document), logic.limit_s)
             reason = f"{stage} took longer than {logic.limit_s:g}s on this document and gave up"
@@ -86,7 +88,7 @@ async def transform_batch(
     outgoing.extend((stream, detached.message) for stream, detached in results)
 
     async def hand_on() -> None:
-        contents.keep(pipe, (detached for _, detached in results), held=held)
+        contents.keep(pipe, (detached for _, detached in results), held=held_keys)
         await publish_all(broker, pipe, outgoing)
 
     # Retried alone while Redis is away: the transform, which may have taken long, is not done again.

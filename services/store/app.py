@@ -12,9 +12,10 @@ from faststream import FastStream
 from sqlalchemy.exc import DBAPIError
 
 from services.store.database import DocumentStore, is_bad_data, is_server_away
+from services.store.repository import StoreOutcome
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.handling import StageContext
-from shared.references import MissingContent, references, resolved
+from shared.references import MissingContent
 from shared.servers import Server, server_address, wait_until_up
 from shared.settings import Settings
 from shared.stage import ConsumingStage, StageInput, create_stage_app
@@ -34,27 +35,38 @@ async def open_store(settings: Settings, stopping: asyncio.Event) -> DocumentSto
 
 
 async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, context: StageContext) -> None:
-    """One transaction per document; what Postgres refuses for its content is dead-lettered."""
+    """The part in one transaction; if Postgres refuses it for its content, each document in its own,
+    and what is refused dead-lettered."""
     parsed, invalid = parse_contracts(DocumentExtracted, raw)
     letters = [dead_letter(context.stage, reason, item) for item, reason in invalid]
-    fetched = await context.contents.fetch(ref.key for document in parsed for ref in references(document))
     documents: list[DocumentExtracted] = []
     for document in parsed:
         try:
-            documents.append(resolved(document, fetched))
+            # One document's references at a time: a large one's JSON is not all in memory at once.
+            documents.append((await context.contents.resolve(document))[0])
         except MissingContent as exc:
             letters.append(document_letter(context.stage, str(exc), document))
-    fetched.clear()  # the JSON of a large document is not kept while it is stored
-    for document in documents:
-        try:
-            outcome = await anyio.to_thread.run_sync(store.store, document)
-            log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))
-        except DBAPIError as exc:
-            if not is_bad_data(exc):
-                raise  # the database, not the document: the batch stays pending
-            reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
-            letters.append(document_letter(context.stage, reason, document))
+    try:
+        if documents:
+            outcomes = await anyio.to_thread.run_sync(store.store_many, documents)
+            _log_stored(documents, outcomes)
+    except DBAPIError as exc:
+        if not is_bad_data(exc):
+            raise  # the database, not the documents: the part stays pending
+        for document in documents:
+            try:
+                _log_stored([document], await anyio.to_thread.run_sync(store.store_many, [document]))
+            except DBAPIError as exc:
+                if not is_bad_data(exc):
+                    raise
+                reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
+                letters.append(document_letter(context.stage, reason, document))
     await publish_all(context.broker, pipe, [(context.topology.dead_letter, letter) for letter in letters])
+
+
+def _log_stored(documents: list[DocumentExtracted], outcomes: list[StoreOutcome]) -> None:
+    for document, outcome in zip(documents, outcomes, strict=True):
+        log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))
 
 
 async def record_dead_letters(

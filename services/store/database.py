@@ -1,7 +1,8 @@
-"""The store's Postgres side: built once per process, then one transaction per document."""
+"""The store's Postgres side: built once per process, then one transaction per group of documents."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -16,7 +17,6 @@ from services.store.access import set_reader_password
 from services.store.regions import load_divisions, regions_from_divisions
 from services.store.repository import StoreOutcome
 from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
-from services.store.search import index_passages
 from shared.contracts import DeadLetter, DocumentExtracted
 
 # SQLSTATE classes that say the data is wrong, not the database: retrying cannot help.
@@ -68,14 +68,13 @@ class DocumentStore:
                 set_reader_password(conn, reader_password)
 
     def store(self, document: DocumentExtracted) -> StoreOutcome:
-        """One transaction per document: all its rows or none."""
-        passages = index_passages(document.text)
-        with Session(self.engine) as session:
-            outcome = repository.store_document(
-                session, document=document, passages=passages, now=datetime.now(UTC)
-            )
-            session.commit()
-        return outcome
+        """One transaction for the document: all its rows or none."""
+        return self.store_many([document])[0]
+
+    def store_many(self, documents: Sequence[DocumentExtracted]) -> list[StoreOutcome]:
+        """One transaction for the documents: all their rows or none; each one's outcome, in order."""
+        with self.engine.begin() as connection:
+            return repository.store_documents(connection, documents=documents, now=datetime.now(UTC))
 
     def record_failures(self, letters: list[DeadLetter]) -> None:
         with Session(self.engine) as session:
