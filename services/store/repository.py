@@ -12,6 +12,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from services.store.regions import Region
@@ -158,9 +159,15 @@ def _copy_rows(
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(str(table.__tablename__)), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    with driver.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-        for row in rows:
-            copy.write_row(row)
+    try:
+        # Rows are made while the server takes in those before them.
+        with driver.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        # As SQLAlchemy wraps the errors of every other statement, for the store to tell bad data
+        # from a database away.
+        raise DBAPIError.instance(statement.as_string(driver), None, exc, psycopg.Error) from exc
 
 
 def _upsert_documents(
