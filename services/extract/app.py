@@ -12,7 +12,9 @@ from shared.settings import Settings
 from shared.stage import TransformStage, create_transform_app
 
 # Chinese numerals, a unit, a rate: enough to load what the extractor loads on first use.
-_WARM_UP = "淮北市2023年文明创建工作总结\n全市注册志愿者四十二万余名，建成新时代文明实践站438个，满意率95.6%。\n"
+_WARM_UP = (
+    "淮北市2023年文明创建工作总结\n全市注册志愿者四十二万余名，建成新时代文明实践站438个，满意率95.6%。\n"
+)
 
 
 def warmed_extractor(settings: Settings) -> Extractor:

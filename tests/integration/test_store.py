@@ -487,7 +487,7 @@ async def test_a_document_postgres_refuses_is_dead_lettered_and_its_batch_stored
         ).all()
     statuses = sorted((doc_id, status) for doc_id, status, _ in logged)
     assert statuses == sorted([(good, "stored"), (good, "unchanged"), (other, "stored"), (refused, "failed")])
-    assert [reason for doc_id, _, reason in logged if doc_id == refused][0].startswith("store rejected:")
+    assert next(reason for doc_id, _, reason in logged if doc_id == refused).startswith("store rejected:")
     assert _count(engine, "SELECT count(*) FROM documents") == 2
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=good) == 2
     assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=refused) == 0
