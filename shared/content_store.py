@@ -88,6 +88,20 @@ class ContentStore:
         if not entries:
             return
         async with self._client.pipeline(transaction=False) as pipe:
-            for entry_id, keys in entries:
-                await self._acknowledge(keys=[stream, *keys], args=[group, entry_id], client=pipe)
+            await self.queue_acknowledge(pipe, stream, group, entries)
             await pipe.execute()
+
+    async def queue_acknowledge(
+        self, pipe: Pipeline, stream: str, group: str, entries: Sequence[tuple[bytes | str, Sequence[str]]]
+    ) -> None:
+        """Queue in `pipe` the acknowledgement of each (entry id, keys it refers to), releasing the keys.
+
+        Entries that refer to nothing (small documents) take one plain XACK together; the script,
+        which makes Redis check that its scripts are loaded, only for those that do.
+        """
+        plain = [entry_id for entry_id, keys in entries if not keys]
+        if plain:
+            pipe.xack(stream, group, *plain)
+        for entry_id, keys in entries:
+            if keys:
+                await self._acknowledge(keys=[stream, *keys], args=[group, entry_id], client=pipe)

@@ -20,7 +20,7 @@ from shared.servers import Server, server_address, wait_until_up
 from shared.settings import Settings
 from shared.stage import ConsumingStage, StageInput, create_stage_app
 from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts
-from shared.streaming.publishing import publish_all
+from shared.streaming.publishing import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ async def open_store(settings: Settings, stopping: asyncio.Event) -> DocumentSto
     return await wait_until_up(postgres, lambda: anyio.to_thread.run_sync(open_database), stopping=stopping)
 
 
-async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, context: StageContext) -> None:
+async def store_documents(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:
     """The part in one transaction; if Postgres refuses it for its content, each document in its own,
     and what is refused dead-lettered."""
     parsed, invalid = parse_contracts(DocumentExtracted, raw)
@@ -61,7 +61,7 @@ async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, conte
                     raise
                 reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
                 letters.append(document_letter(context.stage, reason, document))
-    await publish_all(context.broker, pipe, [(context.topology.dead_letter, letter) for letter in letters])
+    return Outgoing.letters(context.topology.dead_letter, letters)
 
 
 def _log_stored(documents: list[DocumentExtracted], outcomes: list[StoreOutcome]) -> None:
@@ -69,13 +69,12 @@ def _log_stored(documents: list[DocumentExtracted], outcomes: list[StoreOutcome]
         log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))
 
 
-async def record_dead_letters(
-    raw: list[Any], _pipe: Any, store: DocumentStore, context: StageContext
-) -> None:
+async def record_dead_letters(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:
     """Every dead letter of the pipeline into ingest_log, in one transaction."""
     letters, invalid = parse_contracts(DeadLetter, raw)
     letters += [dead_letter(context.stage, reason, item) for item, reason in invalid]
     await anyio.to_thread.run_sync(store.record_failures, letters)
+    return Outgoing()
 
 
 def database(settings: Settings) -> list[Server]:

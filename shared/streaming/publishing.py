@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from faststream.redis import RedisBroker
 from pydantic import BaseModel
 from redis.asyncio.client import Pipeline
 
 from shared.contracts import DeadLetter
+from shared.references import Detached
 from shared.servers import redis_is_away
 from shared.settings import Settings
 from shared.streams import dead_letter_counter
@@ -41,11 +44,29 @@ def build_broker(settings: Settings) -> RedisBroker:
 
 async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> None:
     """Publish many messages in one round trip, dead letters counted; raises if Redis refused any."""
+    if await queue_all(broker, pipe, messages):
+        await pipe.execute()
+
+
+async def queue_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> int:
+    """Queue the messages' XADDs in `pipe` (and a count per dead letter); how many were queued."""
     count = 0
     for stream, message in messages:
         await broker.publish(message, stream=stream, pipeline=pipe)
         if isinstance(message, DeadLetter):  # the stream is trimmed once stored: count them apart
             await pipe.incr(dead_letter_counter(stream))
         count += 1
-    if count:
-        await pipe.execute()
+    return count
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a stage hands on for a part of a batch: (stream, message) pairs, each message with the
+    contents it refers to, and the content keys its input referred to (kept already)."""
+
+    messages: list[tuple[str, Detached[Any]]] = field(default_factory=list)
+    held: frozenset[str] = frozenset()
+
+    @staticmethod
+    def letters(stream: str, letters: Iterable[DeadLetter]) -> Outgoing:
+        return Outgoing([(stream, Detached(letter, {})) for letter in letters])
