@@ -12,6 +12,7 @@ from faststream import FastStream
 from sqlalchemy.exc import DBAPIError
 
 from services.store.database import DocumentStore, is_bad_data, is_server_away
+from services.store.figures import StreamedFigures
 from services.store.repository import StoreOutcome
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.handling import StageContext
@@ -40,22 +41,30 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
     parsed, invalid = parse_contracts(DocumentExtracted, raw)
     letters = [dead_letter(context.stage, reason, item) for item, reason in invalid]
     documents: list[DocumentExtracted] = []
+    # Figures kept by reference are parsed one at a time as they are stored, never all as objects.
+    streamed: dict[str, StreamedFigures] = {}
     for document in parsed:
         try:
             # One document's references at a time: a large one's JSON is not all in memory at once.
-            documents.append((await context.contents.resolve(document))[0])
+            resolved, _ = await context.contents.resolve(document, leave=("metrics",))
+            if resolved.metrics_ref is not None:
+                streamed[resolved.doc_id] = StreamedFigures(
+                    await context.contents.fetch_one(resolved.metrics_ref)
+                )
+            documents.append(resolved)
         except MissingContent as exc:
             letters.append(document_letter(context.stage, str(exc), document))
     try:
         if documents:
-            outcomes = await anyio.to_thread.run_sync(store.store_many, documents)
-            _log_stored(documents, outcomes)
+            outcomes = await anyio.to_thread.run_sync(store.store_many, documents, streamed)
+            _log_stored(documents, outcomes, streamed)
     except DBAPIError as exc:
         if not is_bad_data(exc):
             raise  # the database, not the documents: the part stays pending
         for document in documents:
             try:
-                _log_stored([document], await anyio.to_thread.run_sync(store.store_many, [document]))
+                outcomes = await anyio.to_thread.run_sync(store.store_many, [document], streamed)
+                _log_stored([document], outcomes, streamed)
             except DBAPIError as exc:
                 if not is_bad_data(exc):
                     raise
@@ -64,9 +73,12 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
     return Outgoing.letters(context.topology.dead_letter, letters)
 
 
-def _log_stored(documents: list[DocumentExtracted], outcomes: list[StoreOutcome]) -> None:
+def _log_stored(
+    documents: list[DocumentExtracted], outcomes: list[StoreOutcome], streamed: dict[str, StreamedFigures]
+) -> None:
     for document, outcome in zip(documents, outcomes, strict=True):
-        log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))
+        figures = streamed[document.doc_id].count if document.doc_id in streamed else len(document.metrics)
+        log.info("%s %s (%s metrics)", outcome, document.file_name, figures)
 
 
 async def record_dead_letters(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -14,6 +14,7 @@ from sqlmodel import Session, create_engine
 
 from services.store import repository
 from services.store.access import set_reader_password
+from services.store.figures import StreamedFigures
 from services.store.regions import load_divisions, regions_from_divisions
 from services.store.repository import StoreOutcome
 from services.store.schema import create_database_if_missing, migrate, sqlalchemy_url
@@ -71,10 +72,19 @@ class DocumentStore:
         """One transaction for the document: all its rows or none."""
         return self.store_many([document])[0]
 
-    def store_many(self, documents: Sequence[DocumentExtracted]) -> list[StoreOutcome]:
-        """One transaction for the documents: all their rows or none; each one's outcome, in order."""
+    def store_many(
+        self,
+        documents: Sequence[DocumentExtracted],
+        streamed: Mapping[str, StreamedFigures] | None = None,
+    ) -> list[StoreOutcome]:
+        """One transaction for the documents: all their rows or none; each one's outcome, in order.
+
+        `streamed`: by document id, the figures of those whose `metrics` are still a reference.
+        """
         with self.engine.begin() as connection:
-            return repository.store_documents(connection, documents=documents, now=datetime.now(UTC))
+            return repository.store_documents(
+                connection, documents=documents, now=datetime.now(UTC), streamed=streamed
+            )
 
     def record_failures(self, letters: list[DeadLetter]) -> None:
         with Session(self.engine) as session:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
 from packaging.version import InvalidVersion, Version
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
+from services.store.figures import StreamedFigures
 from services.store.regions import Region
 from services.store.search import index_passages
 from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow, PassageRow, RegionRow
-from shared.contracts import DeadLetter, DocumentExtracted
+from shared.contracts import DeadLetter, DocumentExtracted, Metric
 
 StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
 
@@ -37,9 +37,15 @@ def judge_version(stored: str | None, incoming: str) -> StoreOutcome:
 
 
 def store_documents(
-    connection: Connection, *, documents: Sequence[DocumentExtracted], now: datetime
+    connection: Connection,
+    *,
+    documents: Sequence[DocumentExtracted],
+    now: datetime,
+    streamed: Mapping[str, StreamedFigures] | None = None,
 ) -> list[StoreOutcome]:
     """Upsert documents and replace their metrics and passages, in the caller's transaction; safe to repeat.
+
+    `streamed` gives, by document id, the figures of documents whose `metrics` are still a reference.
 
     One statement per table for the whole group, rows streamed with COPY: per-row INSERTs cost a
     round trip and the ORM's bookkeeping each, which made a 15 MB report take half a minute. A
@@ -71,7 +77,12 @@ def store_documents(
         for table in (PassageRow, MetricRow):
             connection.execute(delete(table).where(col(table.document_id).in_(list(written))))
         _copy_rows(connection, PassageRow, _PASSAGE_COLUMNS, _passage_rows(replaced))
-        _copy_rows(connection, MetricRow, _METRIC_COLUMNS, _metric_rows(replaced))
+        streamed = streamed or {}
+        _copy_rows(connection, MetricRow, _METRIC_COLUMNS, _metric_rows(replaced, streamed))
+        for doc_id in streamed.keys() & written.keys():  # counted only as they were sent
+            connection.execute(
+                update(Document).where(col(Document.id) == doc_id).values(metric_count=streamed[doc_id].count)
+            )
     connection.execute(
         insert(IngestLogEntry),
         [
@@ -121,9 +132,12 @@ def _passage_rows(documents: Iterable[DocumentExtracted]) -> Iterator[tuple[Any,
             yield document.doc_id, ordinal, passage.start, passage.text, passage.terms
 
 
-def _metric_rows(documents: Iterable[DocumentExtracted]) -> Iterator[tuple[Any, ...]]:
+def _metric_rows(
+    documents: Iterable[DocumentExtracted], streamed: Mapping[str, StreamedFigures]
+) -> Iterator[tuple[Any, ...]]:
     for document in documents:
-        for ordinal, m in enumerate(document.metrics):
+        metrics: Iterable[Metric] = streamed.get(document.doc_id, document.metrics)
+        for ordinal, m in enumerate(metrics):
             yield (
                 document.doc_id,
                 ordinal,
@@ -160,8 +174,10 @@ def _copy_rows(
         sql.Identifier(str(table.__tablename__)), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     try:
-        # Rows are made while the server takes in those before them.
-        with driver.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        # psycopg's own writer waits for the server every megabyte: rows are made only as fast as
+        # Postgres takes them in (indexing a passage costs it more than making it costs us), so a
+        # long report's passages are never queued up in memory.
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
     except psycopg.Error as exc:
