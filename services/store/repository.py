@@ -190,13 +190,14 @@ def _upsert_documents(
     connection: Connection, *, documents: Sequence[DocumentExtracted], now: datetime
 ) -> None:
     rows = [_document_row(document, now=now) for document in documents]
-    statement = insert(Document).values(rows)
+    statement = insert(Document)
     kept = {"id", "stored_at"}
     statement = statement.on_conflict_do_update(
         index_elements=["id"],
         set_={key: statement.excluded[key] for key in rows[0] if key not in kept},
     )
-    connection.execute(statement)
+    # The rows as parameters, not in the statement: compiled once per process, not once per batch.
+    connection.execute(statement, rows)
 
 
 def _document_row(document: DocumentExtracted, *, now: datetime) -> dict[str, Any]:
