@@ -13,6 +13,9 @@ Not a test. Three measurements on N generated seed-sized documents (bench_extrac
    all N documents. Then the same with two `wenming serve extract` replicas.
 3. latency: into the idle one-replica pipeline, one small file at a time (--latency-files of them),
    timed from the drop to its row in `documents`.
+4. extract replicas with extraction the bottleneck: one, then two `wenming serve extract` processes
+   alone (no other stage, no Postgres), started and idle; the N documents, normalized beforehand in
+   this process, are published to their stream at once and timed until all N are handed on.
 
 The stages run with the default WENMING_FILE_MIN_AGE_S (1.0 s, the stability wait) and
 WENMING_RESCAN_INTERVAL_S (5.0 s; files are seen by file events before that), unless
@@ -61,6 +64,8 @@ class ThroughputFigures:
     without_store_s: float = 0.0  # decode, normalize, extract only
     batch_size: int = 0
     pipeline_s: dict[int, float] = field(default_factory=dict)  # extract replicas -> seconds
+    # extract replicas -> seconds to drain the normalized documents, nothing else running
+    extract_alone_s: dict[int, float] = field(default_factory=dict)
     first_row_s: dict[int, float] = field(default_factory=dict)  # extract replicas -> drop to first row
     idle_rss_mb: dict[str, float] = field(default_factory=dict)
     latencies_s: list[float] = field(default_factory=list)
@@ -286,6 +291,89 @@ class Pipeline:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
+def measure_extract_alone(
+    files: list[tuple[str, bytes]], *, redis_url: str, replicas: int, timeout: float = 600.0
+) -> float:
+    """Seconds for `replicas` `wenming serve extract` processes, started and idle, to hand on every
+    file's normalized document published at once: the extract stage as the bottleneck, with no
+    other stage (nor Postgres) taking the cores. Normalizing is done beforehand, in this process."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+    from faststream.redis import RedisBroker
+
+    from services.ingest.documents import ingested_document
+    from services.ingest.readers import read_document
+    from services.normalize.documents import normalize_document
+    from services.normalize.normalizer import ScriptConverter
+    from shared.streaming.publishing import publish_all
+    from shared.streams import Topology
+
+    converter = ScriptConverter()
+    documents = [
+        normalize_document(ingested_document(raw, name, read_document(raw, name)), converter)
+        for name, raw in files
+    ]
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    topology = Topology(prefix)
+    work = Path(tempfile.mkdtemp(prefix="bench-extract-alone-"))
+    client = redis.Redis.from_url(redis_url)
+    env = {**os.environ, "WENMING_REDIS_URL": redis_url, "WENMING_STREAM_PREFIX": prefix}
+    processes: list[subprocess.Popen[bytes]] = []
+
+    async def publish() -> None:
+        # All at once, in one round trip: the replicas find the whole backlog waiting.
+        broker = RedisBroker(redis_url)
+        publisher = aioredis.from_url(redis_url)
+        await broker.connect()
+        try:
+            async with publisher.pipeline(transaction=False) as pipe:
+                await publish_all(broker, pipe, [(topology.normalized, document) for document in documents])
+        finally:
+            await broker.stop()
+            await publisher.aclose()
+
+    try:
+        for n in range(replicas):
+            with (work / f"extract-{n}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "services.operate.cli", "serve", "extract"],
+                        cwd=ROOT,
+                        env={**env, "WENMING_CONSUMER_NAME": f"bench-extract-{n}"},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        _wait(
+            lambda: len(list(client.scan_iter(match=f"{prefix}:heartbeat:extract:*"))) >= replicas,
+            180,
+            "the extract replicas to start",
+        )
+        time.sleep(1.0)
+        started = time.perf_counter()
+        asyncio.run(publish())
+        deadline = time.monotonic() + timeout
+        while int(client.xlen(topology.extracted)) < len(documents):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"extract did not hand on {len(documents)} documents (logs in {work})")
+            time.sleep(0.02)
+        return time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def document_files(count: int) -> list[tuple[str, bytes]]:
     """`count` generated documents as UTF-8 files with distinct contents (one row each in Postgres)."""
     files, seen = [], set()
@@ -359,6 +447,9 @@ def measure(
                     stored_at = pipeline.time_until_stored(len(files) + n + 1, dropped_at, 60, 0.02)
                     result.latencies_s.append(stored_at)
                     time.sleep(0.5)
+    for count in replicas:
+        say(f"extract alone, {count} replica(s): {len(files)} normalized documents published at once")
+        result.extract_alone_s[count] = measure_extract_alone(files, redis_url=redis_url, replicas=count)
     return result
 
 
@@ -408,6 +499,15 @@ def report(result: ThroughputFigures) -> None:
             if count != 1 and 1 in result.first_row_s:
                 line += f"; {flowing / result.flowing_rate(1):.2f}× one replica"
             print(line + ")")
+    for count, seconds in sorted(result.extract_alone_s.items()):
+        label = f"extract stage alone, {count} replica(s)"
+        line = (
+            f"  {label:<44} {result.documents / seconds:8.1f} documents/s "
+            f"({seconds:.1f} s to hand on every normalized document, nothing else running"
+        )
+        if count != 1 and 1 in result.extract_alone_s:
+            line += f"; {result.extract_alone_s[1] / seconds:.2f}× one replica"
+        print(line + ")")
     if result.latencies_s:
         print(
             f"  single-file latency, drop to row ({len(result.latencies_s)} files): "
