@@ -21,6 +21,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,13 @@ class Run:
     text_keys_left: int = 0
 
 
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _status_mb(pid: int, key: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -177,7 +185,8 @@ def run_pipeline(
             process = subprocess.Popen(
                 [sys.executable, "-m", "services.operate.cli", "serve", name],
                 cwd=source,
-                env=env,
+                # Each stage its own /metrics port, as on separate machines.
+                env={**env, "WENMING_METRICS_PORT": str(free_port())},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -54,7 +54,10 @@ async def measure(redis_url: str, messages: int, batch_size: int) -> float:
         for start in range(0, messages, 500):
             async with client.pipeline(transaction=False) as pipe:
                 await publish_all(
-                    broker, pipe, [(topology.ingested, d) for d in documents[start : start + 500]]
+                    broker,
+                    pipe,
+                    [(topology.ingested, d) for d in documents[start : start + 500]],
+                    metrics=None,
                 )
         while await client.xlen(topology.normalized) < messages:
             await asyncio.sleep(0.02)

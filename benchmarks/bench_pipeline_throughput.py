@@ -49,7 +49,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_extract import ROOT, generated_documents
-from benchmarks.bench_large_document import STAGES, Stage, _database_url, _status_mb, _wait
+from benchmarks.bench_large_document import STAGES, Stage, _database_url, _status_mb, _wait, free_port
 from shared.settings import Settings
 
 DEFAULT_FILE_MIN_AGE_S = 1.0  # shared/settings.py: file_min_age_s
@@ -194,7 +194,11 @@ class Pipeline:
         self.inbox.mkdir()
         names = [s for s in STAGES if s != "extract"] + ["extract"] * self.extract_replicas
         for n, name in enumerate(names):
-            env = {**self._env, "WENMING_CONSUMER_NAME": f"bench-{name}-{n}"}
+            env = {
+                **self._env,
+                "WENMING_CONSUMER_NAME": f"bench-{name}-{n}",
+                "WENMING_METRICS_PORT": str(free_port()),  # replicas on one machine: a port each
+            }
             with (self.work / f"{name}-{n}.log").open("wb") as log:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "services.operate.cli", "serve", name],
@@ -340,7 +344,11 @@ def measure_extract_alone(
                     subprocess.Popen(
                         [sys.executable, "-m", "services.operate.cli", "serve", "extract"],
                         cwd=ROOT,
-                        env={**env, "WENMING_CONSUMER_NAME": f"bench-extract-{n}"},
+                        env={
+                            **env,
+                            "WENMING_CONSUMER_NAME": f"bench-extract-{n}",
+                            "WENMING_METRICS_PORT": str(free_port()),  # replicas on one machine: a port each
+                        },
                         stdout=log,
                         stderr=subprocess.STDOUT,
                     )

@@ -126,6 +126,11 @@ class DocumentIngested(Contract):
     format: str
     size_bytes: int
     ingested_at: datetime
+    dropped_at: datetime | None = Field(
+        default=None,
+        description="when ingest first saw the file as it was taken (its last change): the start of "
+        "drop-to-stored latency; None in messages from before it was carried, or not from the inbox",
+    )
     file_facts: FileFacts | None = None
     original_text_ref: ContentRef | None = None
 
@@ -154,6 +159,11 @@ class DocumentNormalized(Contract):
     size_bytes: int
     sections: tuple[Section, ...] = ()
     ingested_at: datetime
+    dropped_at: datetime | None = Field(
+        default=None,
+        description="when ingest first saw the file as it was taken (its last change): the start of "
+        "drop-to-stored latency; None in messages from before it was carried, or not from the inbox",
+    )
     file_facts: FileFacts | None = None
     original_text_ref: ContentRef | None = None
     text_ref: ContentRef | None = None
@@ -198,6 +208,11 @@ class DocumentExtracted(Contract):
     metrics: tuple[Metric, ...] = Field(description="empty when metrics_ref is set")
     extractor_version: str
     ingested_at: datetime
+    dropped_at: datetime | None = Field(
+        default=None,
+        description="when ingest first saw the file as it was taken (its last change): the start of "
+        "drop-to-stored latency; None in messages from before it was carried, or not from the inbox",
+    )
     original_text_ref: ContentRef | None = None
     text_ref: ContentRef | None = None
     metrics_ref: ContentRef | None = None

@@ -27,6 +27,7 @@ from faststream.redis import RedisBroker
 
 from shared.content_store import ContentStore
 from shared.logic_thread import LogicStuck
+from shared.metrics import StageMetrics
 from shared.references import document_bytes, referenced_keys, smallest_first
 from shared.servers import Watch, retry_while_away
 from shared.settings import Settings
@@ -87,6 +88,7 @@ class StageContext:
     contents: ContentStore
     retrying: Retrying  # for a step worth retrying alone, such as publishing what took long to compute
     working: Callable[[], None]  # told as each document starts: progress, for `wenming lag`
+    metrics: StageMetrics
 
 
 # A part of a batch (raw messages), the stage's resource, its context → what the part hands on.
@@ -114,6 +116,7 @@ class InputWork:
         self._context, self._resource, self._heartbeat = context, resource, heartbeat
         self._client = client
         self.retrying = context.retrying
+        self.metrics = context.metrics
         self._stopping = stopping
         self._on_stuck = on_stuck
         settings = context.settings
@@ -124,8 +127,10 @@ class InputWork:
         # Set while no entry taken back is waiting: only then may a new batch go.
         self.reclaimed_done = asyncio.Event()
 
-    async def batch(self, raw: list[Any], ids: list[bytes]) -> None:
-        """New entries read together, after any entries taken back."""
+    async def batch(self, raw: list[Any], ids: list[bytes]) -> bool:
+        """New entries read together, after any entries taken back; False if some were left pending."""
+        self.metrics.received(self.stream, len(raw), taken_back=False)
+        all_done = True
         async with self.kept_in_hand(ids):
             await self.reclaimed_done.wait()
             # Bounded by bytes, smallest first; each part acknowledged (texts released) once handed on.
@@ -143,21 +148,25 @@ class InputWork:
                         self.stream,
                     )
                     for i in part:
-                        await self.alone_or_leave(raw[i], ids[i])
+                        all_done &= await self.alone_or_leave(raw[i], ids[i])
+        return all_done
 
     def kept_in_hand(self, ids: list[bytes]) -> AbstractAsyncContextManager[None]:
         """Entries this replica works on, kept fresh so that no other takes them from under it."""
         return keep_claimed(self._client, self.stream, self.stage, self._consumer, ids, self._refresh_s)
 
-    async def alone_or_leave(self, raw: Any, entry_id: bytes) -> None:
-        """Handle one entry alone; if that fails, it stays pending, to be taken back later."""
+    async def alone_or_leave(self, raw: Any, entry_id: bytes) -> bool:
+        """Handle one entry alone; if that fails, it stays pending, to be taken back later (False)."""
         try:
             await self.alone(raw, entry_id)
         except (StopRequested, LogicStuck):
             raise
         except Exception as exc:
             self._heartbeat.record_error(exc)
+            self.metrics.failed(self.stream)
             log.exception("%s: entry %s of %s failed alone", self.stage, _text(entry_id), self.stream)
+            return False
+        return True
 
     async def alone(self, raw: Any, entry_id: bytes) -> None:
         """One entry handled on its own, counted in Redis so that what ends the process is known."""
@@ -218,9 +227,13 @@ class InputWork:
         done = [(entry_id, referenced_keys(item)) for entry_id, item in zip(ids, raw, strict=True)]
         async with self._client.pipeline(transaction=True) as pipe:
             context.contents.keep(pipe, (detached for _, detached in outgoing.messages), held=outgoing.held)
-            await queue_all(context.broker, pipe, ((stream, d.message) for stream, d in outgoing.messages))
+            messages = ((stream, detached.message) for stream, detached in outgoing.messages)
+            _, letters = await queue_all(context.broker, pipe, messages)
             await context.contents.queue_acknowledge(pipe, self.stream, self.stage, done)
             await pipe.execute()
+        # Once Redis holds them: a hand-on retried after an outage counts once.
+        self.metrics.dead_lettered(letters)
+        self.metrics.acknowledged(self.stream, len(ids))
 
 
 class TakingBack:
@@ -241,6 +254,7 @@ class TakingBack:
             entries = inherited or await self._claim()
             while not self._stopping.is_set():
                 if entries:
+                    work.metrics.received(work.stream, len(entries), taken_back=True)
                     work.reclaimed_done.clear()
                     async with work.kept_in_hand([entry.entry_id for entry in entries]):
                         for entry in entries:

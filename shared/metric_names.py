@@ -20,6 +20,8 @@ class MetricName:
     # How replicas combine: "max" for a reading of shared state (Redis, the inbox), which every replica
     # reports alike; "sum" for what each process counts itself.
     across_replicas: Literal["max", "sum"]
+    # A histogram's upper bounds (seconds); prometheus_client adds +Inf.
+    buckets: tuple[float, ...] = ()
 
     def series(self) -> tuple[str, ...]:
         """The sample names a query can select."""
@@ -49,7 +51,7 @@ PIPELINE_METRICS: tuple[MetricName, ...] = (
         "wenming_oldest_pending_age_seconds",
         "gauge",
         ("stage",),
-        "how long the stage's oldest pending entry has gone untouched",
+        "age of the stage's oldest pending entry, since it was added to its stream",
         "max",
     ),
     MetricName(
@@ -57,6 +59,29 @@ PIPELINE_METRICS: tuple[MetricName, ...] = (
     ),
     MetricName(
         "wenming_dead_letters_total", "counter", ("stage",), "dead letters written by the stage", "sum"
+    ),
+    # Counted by the stage's own wiring, entries taken back from other replicas included (faststream's
+    # middleware sees only what its subscribers read). `source`: read (new) or taken_back.
+    MetricName(
+        "wenming_entries_received_total",
+        "counter",
+        ("stage", "stream", "source"),
+        "stream entries the stage started on, read new or taken back from another replica",
+        "sum",
+    ),
+    MetricName(
+        "wenming_entries_acknowledged_total",
+        "counter",
+        ("stage", "stream"),
+        "stream entries the stage acknowledged: handed on, stored or dead-lettered",
+        "sum",
+    ),
+    MetricName(
+        "wenming_entries_failed_total",
+        "counter",
+        ("stage", "stream"),
+        "stream entries whose handling failed alone and were left pending, to be tried again",
+        "sum",
     ),
     MetricName(
         "wenming_documents_stored_total", "counter", (), "documents stored or updated in Postgres", "sum"
@@ -69,6 +94,7 @@ PIPELINE_METRICS: tuple[MetricName, ...] = (
         (),
         "time from a file's arrival in the inbox to its document being stored",
         "sum",
+        buckets=(0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
     ),
 )
 
@@ -129,3 +155,8 @@ FASTSTREAM_METRICS: tuple[MetricName, ...] = (
 SCRAPE_LABELS = ("stage", "instance", "job")
 
 ALL_METRICS: tuple[MetricName, ...] = PIPELINE_METRICS + FASTSTREAM_METRICS
+
+
+def pipeline_metric(name: str) -> MetricName:
+    """One of the pipeline's own metrics, by its name on /metrics."""
+    return next(m for m in PIPELINE_METRICS if m.name == name)

@@ -15,12 +15,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
 from faststream import FastStream
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from shared.metrics import StageMetrics
+from shared.server_urls import first_line, redis_failure, server_address
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,11 +38,13 @@ class StageApp(FastStream):
 
     FastStream acts on its stop signal only once the lifespan has started, and the lifespan is
     where a stage waits: without this, a stage waiting for Postgres could not be stopped.
+    It carries the stage's metrics, for whoever serves them.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, metrics: StageMetrics, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stopping = asyncio.Event()
+        self.metrics = metrics
 
     def exit(self) -> None:
         self.stopping.set()
@@ -53,11 +57,12 @@ class StoppedWhileWaiting(SystemExit):
 
 @dataclass(frozen=True)
 class Server:
-    """A server as the logs name it, and which failures mean it is not there (yet)."""
+    """A server as the logs name it, which failures mean it is not there (yet), and how to say why."""
 
     name: str
     address: str  # host:port, never the credentials
     is_away: Callable[[BaseException], bool]
+    explain: Callable[[BaseException], str] = first_line
 
 
 class Watch:
@@ -77,8 +82,9 @@ class Watch:
         """Note a failure that says the server is away: logged when it starts or its reason changes."""
         if self.away_since is None:
             self.away_since = time.monotonic()
-        if _first_line(error) != self.reason:
-            self.reason = _first_line(error)
+        reason = self.server.explain(error)
+        if reason != self.reason:
+            self.reason = reason
             log.warning(
                 "waiting for %s at %s (%s); retrying, at most %gs apart",
                 self.server.name,
@@ -161,22 +167,16 @@ def _stopped_while_waiting(watch: Watch) -> StoppedWhileWaiting:
     return StoppedWhileWaiting(0)
 
 
-def server_address(url: str, default_port: int) -> str:
-    """host:port (or socket path) of a server URL, without user or password."""
-    parts = urlsplit(url)
-    if parts.hostname:
-        return f"{parts.hostname}:{parts.port or default_port}"
-    socket_dir = parse_qs(parts.query).get("host")
-    return socket_dir[0] if socket_dir else parts.path or "localhost"
-
-
 def redis_is_away(error: BaseException) -> bool:
     # Refused, reset, timed out, still loading its data, or refusing our password: all logged, all waited for.
     return isinstance(error, RedisConnectionError | RedisTimeoutError | OSError)
 
 
 def redis_server(redis_url: str) -> Server:
-    return Server("Redis", server_address(redis_url, 6379), redis_is_away)
+    def explain(error: BaseException) -> str:
+        return redis_failure(error, redis_url=redis_url)
+
+    return Server("Redis", server_address(redis_url, 6379), redis_is_away, explain)
 
 
 async def wait_for_redis(redis_url: str, *, stopping: asyncio.Event) -> None:
@@ -192,9 +192,3 @@ async def wait_for_redis(redis_url: str, *, stopping: asyncio.Event) -> None:
             await client.aclose()
 
     await wait_until_up(redis_server(redis_url), ping, stopping=stopping)
-
-
-def _first_line(error: BaseException) -> str:
-    # SQLAlchemy wraps the driver's error in a longer text; the driver's own says it all.
-    error = getattr(error, "orig", None) or error
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

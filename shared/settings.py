@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.server_urls import redis_url_problem
+
 
 def _default_consumer_name() -> str:
     # Unique per replica: two containers of one stage must never share a consumer name.
@@ -64,6 +66,19 @@ class Settings(BaseSettings):
         description="longest the logic of normalize or extract may spend on one document; "
         "a document that takes longer is dead-lettered as too slow",
     )
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="port of the stage's /metrics and /health (`wenming up`: this one and the next three, "
+        "for ingest, normalize, extract and store); 0: none",
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",
+        min_length=1,
+        description="address /metrics and /health listen on: every interface, as a container needs "
+        "(`wenming up`: 127.0.0.1 unless set)",
+    )
     reader_password: SecretStr | None = Field(
         default=None,
         description="password of the read-only wenming_reader role, set by the store as it starts; "
@@ -80,11 +95,14 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     def require_redis_url(self) -> str:
-        """The Redis URL, or a clear error for a stage that cannot run without one."""
+        """The Redis URL, or a clear error for a stage that cannot run without a usable one."""
         if not self.redis_url:
             raise SettingsError(
                 "WENMING_REDIS_URL is not set; give the Redis server, e.g. redis://127.0.0.1:6379/0"
             )
+        problem = redis_url_problem(self.redis_url)
+        if problem is not None:
+            raise SettingsError(f"WENMING_REDIS_URL: {problem}")
         return self.redis_url
 
     def require_database_url(self) -> str:

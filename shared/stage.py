@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 import redis.asyncio as aioredis
-from faststream import FastStream
 from faststream.middlewares import AckPolicy
 from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisBatchStreamMessage
@@ -27,6 +26,7 @@ from pydantic import BaseModel
 from shared.content_store import ContentStore
 from shared.handling import Handle, InputWork, Retrying, StageContext, StopRequested, TakingBack
 from shared.logic_thread import LogicStuck, LogicThread
+from shared.metrics import StageMetrics
 from shared.servers import Server, StageApp, Watch, redis_server, wait_for_redis
 from shared.settings import Settings
 from shared.streaming.groups import (
@@ -85,13 +85,14 @@ class ConsumingStage(Generic[ResourceT]):
     crash_cap: int | None = CRASH_CAP
 
 
-def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStream:
+def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> StageApp:
     """Wire a consuming stage: per input, batches through its group, and entries taken back first."""
-    broker = build_broker(settings)
     topology = Topology(settings.stream_prefix)
+    inputs = [(spec.stream(topology), spec) for spec in stage.inputs]
+    metrics = StageMetrics(stage.name, inputs=[stream for stream, _ in inputs])
+    broker = build_broker(settings, metrics)
     redis_url = settings.require_redis_url()
     consumer = settings.consumer_name
-    inputs = [(spec.stream(topology), spec) for spec in stage.inputs]
     groups = [(stream, stage.name) for stream, _ in inputs]
     # One watch per server for the whole process: each outage is logged once, not once per task.
     watches = [Watch(redis_server(redis_url)), *(Watch(server) for server in stage.servers(settings))]
@@ -123,7 +124,7 @@ def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStre
             retrying = Retrying(watches, stopping=app.stopping, heartbeat=heartbeat)
             contents = ContentStore(client, ttl_s=settings.reference_ttl_s)
             context = StageContext(
-                stage.name, settings, topology, broker, contents, retrying, heartbeat.working
+                stage.name, settings, topology, broker, contents, retrying, heartbeat.working, metrics
             )
             for stream, spec in inputs:
                 works[stream] = InputWork(
@@ -153,7 +154,7 @@ def create_stage_app(settings: Settings, stage: ConsumingStage[Any]) -> FastStre
                 inherited[stream] = await reclaimers[stream].inherited()
             yield
 
-    app = StageApp(broker, lifespan=lifespan)
+    app = StageApp(broker, lifespan=lifespan, metrics=metrics)
 
     def stuck(error: LogicStuck) -> None:
         log.critical("%s: %s; stopping, to be restarted with a thread of its own", stage.name, error)
@@ -187,9 +188,12 @@ def _subscribe(
     # Acknowledged by the wiring itself, with retries: faststream's own XACK would only repeat it.
     @broker.subscriber(stream=batch_subscription(settings, stream, stage), ack_policy=AckPolicy.MANUAL)
     async def on_batch(raw: list[Any], message: RedisBatchStreamMessage) -> None:
+        all_done = False
         # Stopping: the entries stay pending.
         with contextlib.suppress(StopRequested, LogicStuck):
-            await works[stream].batch(raw, message.raw_message["message_ids"])
+            all_done = await works[stream].batch(raw, message.raw_message["message_ids"])
+        if not all_done:  # no XACK (a Redis stream message's nack sends none): for the metrics only
+            await message.nack()
 
 
 class TransformStage(Generic[InT, ResourceT]):
@@ -241,6 +245,6 @@ class TransformStage(Generic[InT, ResourceT]):
         )
 
 
-def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) -> FastStream:
+def create_transform_app(settings: Settings, stage: TransformStage[Any, Any]) -> StageApp:
     """Wire a transforming stage: batches in through its group, reclaim of stale work, results out."""
     return create_stage_app(settings, stage.consuming(settings))

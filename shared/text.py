@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Full-width digits, Latin letters, ％, ． and － fold to their half-width forms, one character for one,
@@ -19,6 +20,10 @@ CHINESE_NUMERAL_CHARS = CHINESE_DIGITS + CHINESE_UNITS
 ORDINAL_NUMERALS = "一二三四五六七八九十"
 
 
+_FULL_WIDTH = re.compile("[" + "".join(chr(cp) for cp in HALF_WIDTH) + "]")
+
+
 def fold_width(text: str) -> str:
     """`text` with full-width digits, letters and signs in half width (same length)."""
-    return text.translate(HALF_WIDTH)
+    # Normalized text is folded already: a scan by the regex engine costs far less than a translation.
+    return text.translate(HALF_WIDTH) if _FULL_WIDTH.search(text) else text

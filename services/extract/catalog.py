@@ -63,7 +63,7 @@ class Indicator:
         return not measure_word or not self.measure_words or measure_word in self.measure_words
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A figure's indicator with the evidence that chose it."""
 

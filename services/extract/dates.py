@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from shared.text import CHINESE_DIGITS, ORDINAL_NUMERALS
 
@@ -42,7 +43,7 @@ _DATE_PATTERNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YearMention:
     """A calendar year written in a sentence."""
 
@@ -80,7 +81,8 @@ def _opens_since(folded: str, m: re.Match[str]) -> bool:
     return folded[: m.start()].endswith(_SINCE_BEFORE) and bool(_SINCE_AFTER.match(folded, m.end()))
 
 
-def find_years(compact: str) -> list[YearMention]:
+@lru_cache(maxsize=256)  # the passes ask for a sentence's years once per figure
+def find_years(compact: str) -> tuple[YearMention, ...]:
     """Calendar years in a sentence, with whether they open a span or carry a month."""
     folded = fold_width(compact)
     mentions = []
@@ -104,7 +106,7 @@ def find_years(compact: str) -> list[YearMention]:
                 folded[: m.start()].endswith(_AS_OF_BEFORE),
             )
         )
-    return mentions
+    return tuple(mentions)
 
 
 def find_publication_date(text: str, *, head_chars: int = 600) -> date | None:

@@ -28,4 +28,5 @@ def extract_document(document: DocumentNormalized, extractor: Extractor) -> Docu
         metrics=tuple(metrics),
         extractor_version=EXTRACTOR_VERSION,
         ingested_at=document.ingested_at,
+        dropped_at=document.dropped_at,
     )

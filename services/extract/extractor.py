@@ -12,7 +12,7 @@ from .gazetteer import Gazetteer
 from .indicators import IndicatorMatcher
 from .lexicon import Lexicon
 from .meaning import figure_changes
-from .page import Page, Spotted, read_page, spot_figures
+from .page import Spotted, read_page, spot_figures
 from .places import PlaceResolver
 from .placing import PlaceCall, attribute_places, page_scope
 from .subjects import name_subjects
@@ -70,9 +70,11 @@ class Extractor:
             for spot, row in zip(spotted, indicators, strict=True)
         ]
 
+        # One string per sentence, shared by its figures: a long report has tens of thousands.
+        sentence_texts = [page.text[spot.sentence.start : spot.sentence.end].strip() for spot in spotted]
         metrics = [
             _metric(
-                page,
+                sentence_texts[n],
                 spot,
                 i,
                 original,
@@ -98,7 +100,7 @@ class Extractor:
 
 
 def _metric(
-    page: Page,
+    sentence_text: str,
     spot: Spotted,
     index: int,
     original: str,
@@ -130,7 +132,7 @@ def _metric(
         surface=original[o_start:o_end],
         start=o_start,
         end=o_end,
-        sentence=page.text[spot.sentence.start : spot.sentence.end].strip(),
+        sentence=sentence_text,
     )
 
 

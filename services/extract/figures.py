@@ -15,18 +15,18 @@ from .units import (
     LATIN_UNITS,
     PERSON_NOUNS,
     PREFIX_BLOCKERS,
-    PREFIX_QUALIFIERS,
+    PREFIX_QUALIFIERS_BY_LAST_CHAR,
     SINGLE_DIGIT_COUNTS,
     SINGLE_DIGIT_KINDS,
     SUFFIX_QUALIFIERS,
     UNIT_BLOCKERS,
-    UNITS_BY_LENGTH,
+    UNITS_BY_FIRST_CHAR,
     Unit,
     in_numeral_idiom,
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Figure:
     """One quantity in a compact sentence; spans are compact offsets."""
 
@@ -95,6 +95,7 @@ _RANK_WORDS = ("位", "名")
 _POINT_ELLIPSIS = re.compile(rf"(?:和|与|及|、|或)(?:\d+(?:\.\d+)?|[{CHINESE_DIGITS}十点]+)个百分点")
 # Chinese numerals written in a name ('“百万市民学礼仪”', '《二十四孝》') are not quantities.
 _OPEN_QUOTES, _CLOSE_QUOTES = "“‘《「『", "”’》」』"
+_QUOTE_CHAR = re.compile(f"[{_OPEN_QUOTES}{_CLOSE_QUOTES}]")
 
 
 _PERCENT_POINT = Unit("个", "percentage_point", canonical="个百分点")
@@ -102,7 +103,7 @@ _PERCENT_POINT = Unit("个", "percentage_point", canonical="个百分点")
 
 def _inside_quotes(compact: str, pos: int) -> bool:
     depth = 0
-    for ch in compact[:pos]:
+    for ch in _QUOTE_CHAR.findall(compact, 0, pos):  # only the quote marks, not every character
         if ch in _OPEN_QUOTES:
             depth += 1
         elif ch in _CLOSE_QUOTES and depth:
@@ -126,7 +127,7 @@ def _prefix_qualifier(compact: str, pos: int) -> tuple[Qualifier, int]:
 
 
 def _adjacent_qualifier(compact: str, pos: int) -> tuple[Qualifier, int]:
-    for word, qualifier in PREFIX_QUALIFIERS:
+    for word, qualifier in PREFIX_QUALIFIERS_BY_LAST_CHAR.get(compact[pos - 1 : pos] if pos else "", ()):
         start = pos - len(word)
         if start >= 0 and compact[start:pos] == word:
             if start > 0 and compact[start - 1] in PREFIX_BLOCKERS.get(word, ()):
@@ -136,7 +137,7 @@ def _adjacent_qualifier(compact: str, pos: int) -> tuple[Qualifier, int]:
 
 
 def _measure_word(compact: str, pos: int, chinese: bool, chained: bool) -> Unit | None:
-    for unit in UNITS_BY_LENGTH:
+    for unit in UNITS_BY_FIRST_CHAR.get(compact[pos : pos + 1], ()):
         if not compact.startswith(unit.word, pos):
             continue
         if unit.arabic_only and chinese:
@@ -263,7 +264,7 @@ def _figure_from_match(compact: str, folded: str, m: re.Match[str]) -> Figure | 
         and not any(folded.startswith(u.word, number_end) for u in LATIN_UNITS)
     ):
         return None
-    if any(before.endswith(word) for word in _ORDINAL_BEFORE):
+    if before.endswith(_ORDINAL_BEFORE):
         return None
     if before.endswith("前") and not before.endswith(_TIME_BEFORE):
         return None  # '前3名', '前10位': a ranking

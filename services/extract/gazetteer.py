@@ -11,11 +11,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import ahocorasick
-
 from shared.contracts import PlaceLevel
 
 from .lexicon import cache_dir, write_cache
+from .phrases import PhraseIndex
 
 Level = Literal["province", "prefecture", "county"]
 LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
@@ -38,6 +37,10 @@ class Place:
     parents: tuple[Place, ...]
     code: str
 
+    def __hash__(self) -> int:
+        # The code alone: hashing the chain of parents at every set lookup costs, and equal places share it.
+        return hash(self.code)
+
     @property
     def display(self) -> str:
         """Official form used on figures: '杭州市西湖区', '义乌市', '苏州市', '成都市武侯区'."""
@@ -59,7 +62,7 @@ class Place:
         return other == self or other in self.parents
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mention:
     """A place named in a text: offsets, the surface, and its candidate places."""
 
@@ -81,7 +84,7 @@ class Gazetteer:
         for district, county in self._pending_districts:
             if district not in self._by_name:  # the district form is not some other place's name
                 self._add(district, Place(district, "county", county.parents, county.code), suffixed=True)
-        self._automaton: ahocorasick.Automaton | None = None
+        self._names: PhraseIndex[tuple[str, tuple[Place, ...], bool]] | None = None
 
     @classmethod
     def from_jionlp(cls, *, folder: Path | None = None) -> Gazetteer:
@@ -169,17 +172,16 @@ class Gazetteer:
 
     def scan(self, text: str) -> list[Mention]:
         """Every longest name occurrence in `text`, leftmost first, unvalidated: one automaton pass."""
-        if self._automaton is None:
-            self._automaton = ahocorasick.Automaton()
-            for name in self._by_name:
-                self._automaton.add_word(name, name)
-            self._automaton.make_automaton()
-        mentions = []
-        for last, name in self._automaton.iter_long(text):
-            start = last + 1 - len(name)
-            places = tuple(self._by_name[name])
-            mentions.append(Mention(start, last + 1, name, places, self.is_full_name(name)))
-        return mentions
+        if self._names is None:
+            # Each name's places and form are worked out once, here, not at every occurrence.
+            self._names = PhraseIndex(
+                (name, (name, tuple(places), self.is_full_name(name)))
+                for name, places in self._by_name.items()
+            )
+        return [
+            Mention(start, end, name, places, suffixed)
+            for start, end, ((name, places, suffixed),) in self._names.find_longest(text)
+        ]
 
 
 def collapse_same_names(places: Iterable[Place]) -> tuple[Place, ...]:

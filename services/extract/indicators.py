@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import pairwise
-
-import ahocorasick
 
 from shared.contracts import Change
 
@@ -14,7 +12,10 @@ from .catalog import CLOSING_QUOTES, DROP_QUOTES, QUOTE_FOLD, QUOTE_MARKS, Indic
 from .figures import Figure, find_figures
 from .lexicon import Lexicon
 from .page import Spotted
+from .phrases import PhraseIndex
 from .sentences import clause_bounds, segment_bounds
+
+_QUOTE_MARK = re.compile(f"[{QUOTE_MARKS}]")
 
 
 class IndicatorMatcher:
@@ -26,7 +27,11 @@ class IndicatorMatcher:
 
     def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators
-        self._anchors = {trigger: anchor_of(trigger) for ind in indicators for trigger, _ in ind.patterns}
+        # Every pattern in catalog order, so that hits keep the order a scan of the catalog gives.
+        self._patterns = [(trigger, pattern, ind) for ind in indicators for trigger, pattern in ind.patterns]
+        anchors = [anchor_of(trigger) for trigger, _, _ in self._patterns]
+        self._anchor_phrases = PhraseIndex((anchor, rank) for rank, anchor in enumerate(anchors))
+        self._unanchored = [rank for rank, anchor in enumerate(anchors) if not anchor]
         self._lexicon = lexicon = lexicon or Lexicon()
         self._by_code = {ind.code: ind for ind in indicators}
         # A catalog phrase reworded, with words in between ('空气质量达到优良等级的天数' for
@@ -41,9 +46,11 @@ class IndicatorMatcher:
         )
         self._bare_keywords = [kw.translate(DROP_QUOTES) for kw, _ in self._keywords]
         # Keywords are found in one pass over a sentence by Aho-Corasick automata, not a search each.
-        self._keyword_automaton = _automaton((kw, rank) for rank, (kw, _) in enumerate(self._keywords))
-        self._bare_automaton = _automaton((kw, rank) for rank, kw in enumerate(self._bare_keywords) if kw)
-        self._first_word_automaton = _automaton(
+        self._keyword_phrases = PhraseIndex((kw, rank) for rank, (kw, _) in enumerate(self._keywords))
+        self._bare_phrases = PhraseIndex((kw, rank) for rank, kw in enumerate(self._bare_keywords))
+        self._keyword_word_sets = [frozenset(self._keyword_words[kw]) for kw, _ in self._keywords]
+        self._words = PhraseIndex((word, word) for words in self._keyword_words.values() for word in words)
+        self._first_words = PhraseIndex(
             (words[0], rank)
             for rank, (kw, _) in enumerate(self._keywords)
             if len(words := self._keyword_words[kw]) >= 2 and len(words[0]) >= 2
@@ -119,10 +126,13 @@ class IndicatorMatcher:
             args = (compact, fig, figures, clauses[i])
             # A clause borrows the noun of the one before only when it names none; a phrase found by its
             # words alone counts only where no phrase stands as the catalog writes it.
+            match = self._match_figure(*args, False, pattern_hits, occurrences)
+            if match is None:
+                # Tagging the clause's words costs: only when a borrowed noun would name an indicator.
+                borrowed = self._match_figure(*args, True, pattern_hits, occurrences)
+                match = borrowed if borrowed is not None and lacks_noun(i) else None
             results.append(
-                self._match_figure(*args, False, pattern_hits, occurrences)
-                or (lacks_noun(i) and self._match_figure(*args, True, pattern_hits, occurrences))
-                or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True)
+                match or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True)
             )
         return results
 
@@ -134,18 +144,25 @@ class IndicatorMatcher:
 
         A quoted name inside a phrase ('开展“红色宣讲”活动', '整治“空中蜘蛛网”线缆') still says the phrase.
         """
-        kept = [i for i, ch in enumerate(compact) if ch not in QUOTE_MARKS]
-        bare = "".join(compact[i] for i in kept)
+        quoted = _QUOTE_MARK.search(compact) is not None
+        kept: list[int] = []  # offsets of the characters that are not quote marks
+        if quoted:
+            run_start = 0
+            for mark in _QUOTE_MARK.finditer(compact):
+                kept.extend(range(run_start, mark.start()))
+                run_start = mark.end()
+            kept.extend(range(run_start, len(compact)))
+        bare = compact.translate(DROP_QUOTES) if quoted else ""
         # (rank of the keyword, written as is?, start, end): one pass of the automaton over each form.
         hits: list[tuple[int, int, int, int]] = []
-        for last, ranks in self._keyword_automaton.iter(compact):
+        for start, end, ranks in self._keyword_phrases.find_all(compact):
             for rank in ranks:
-                hits.append((rank, 0, last + 1 - len(self._keywords[rank][0]), last + 1))
-        if len(kept) != len(compact):
-            for last, ranks in self._bare_automaton.iter(bare):
+                hits.append((rank, 0, start, end))
+        if quoted:
+            for bare_start, bare_end, ranks in self._bare_phrases.find_all(bare):
                 for rank in ranks:
                     kw = self._keywords[rank][0]
-                    start, end = kept[last + 1 - len(self._bare_keywords[rank])], kept[last] + 1
+                    start, end = kept[bare_start], kept[bare_end - 1] + 1
                     # '各级“好人”党代表': a phrase ending on a quoted word modifying what follows is not it.
                     if self._bare_keywords[rank] != kw or compact[end : end + 1] not in CLOSING_QUOTES:
                         hits.append((rank, 1, start, end))
@@ -158,8 +175,16 @@ class IndicatorMatcher:
             if not across_quotes:
                 written.add(rank)
         reworded: list[tuple[int, int, str, Indicator]] = []
+        # A reworded phrase needs every one of its words somewhere in the sentence: a set test rules most out.
+        present = {words[0] for _, _, words in self._words.find_all(compact)}
         candidates = sorted(
-            {rank for _, ranks in self._first_word_automaton.iter(compact) for rank in ranks} - written
+            {
+                rank
+                for _, _, ranks in self._first_words.find_all(compact)
+                for rank in ranks
+                if self._keyword_word_sets[rank] <= present
+            }
+            - written
         )
         for rank in candidates:
             kw, ind = self._keywords[rank]
@@ -168,14 +193,15 @@ class IndicatorMatcher:
 
     def _pattern_hits(self, compact: str) -> dict[int, list[tuple[str, Indicator]]]:
         hits: dict[int, list[tuple[str, Indicator]]] = {}
-        for ind in self.indicators:
-            for trigger, pattern in ind.patterns:
-                if self._anchors[trigger] not in compact:
-                    continue  # its longest literal piece is missing, so the pattern cannot match
-                for m in pattern.finditer(compact):
-                    for name, value in m.groupdict().items():
-                        if value is not None and name.startswith("n"):
-                            hits.setdefault(m.start(name), []).append((trigger, ind))
+        # Only the patterns whose longest literal piece the sentence holds can match: found in one pass.
+        present = {rank for _, _, ranks in self._anchor_phrases.find_all(compact) for rank in ranks}
+        present.update(self._unanchored)
+        for rank in sorted(present):
+            trigger, pattern, ind = self._patterns[rank]
+            for m in pattern.finditer(compact):
+                for name, value in m.groupdict().items():
+                    if value is not None and name.startswith("n"):
+                        hits.setdefault(m.start(name), []).append((trigger, ind))
         return hits
 
     def _match_figure(
@@ -316,18 +342,6 @@ def _worded(compact: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
                 spans.append((pos, end))
         pos = compact.find(words[0], pos + 1)
     return spans
-
-
-def _automaton(entries: Iterable[tuple[str, int]]) -> ahocorasick.Automaton:
-    """An automaton whose value for each word is the ranks of the entries spelled that way."""
-    ranks: dict[str, list[int]] = {}
-    for word, rank in entries:
-        ranks.setdefault(word, []).append(rank)
-    automaton = ahocorasick.Automaton()
-    for word, found in ranks.items():
-        automaton.add_word(word, tuple(found))
-    automaton.make_automaton()
-    return automaton
 
 
 def _is_means(compact: str, k_start: int, k_end: int, fig_start: int) -> bool:

@@ -70,7 +70,7 @@ class Lexicon:
     def word_bounds(self, text: str) -> set[int]:
         """Offsets where a word of `text` begins or ends."""
         bounds = {0, len(text)}
-        for _, start, end in self._tokenizer.tokenize(text):
+        for _, start, end in self._tokenizer.tokenize(text, HMM=False):
             bounds.add(start)
             bounds.add(end)
         return bounds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from shared.text import CHINESE_NUMERAL_CHARS, fold_width
 
@@ -46,6 +47,7 @@ def _parse_chinese_integer(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
+@lru_cache(maxsize=4096)  # the same few numerals ('两', '十', '三千') recur on every page
 def parse_chinese(text: str) -> float | None:
     """Parse a Chinese numeral ('一千二百', '十万', '八十五点二', '千') into a float; None if malformed."""
     text = text.strip()

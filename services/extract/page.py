@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from services.normalize.sections import split_sections
 from shared.contracts import Section
 
+from .dates import find_years
 from .figures import Figure, find_figures
 from .metadata import PageFacts, read_page_facts
-from .sentences import Paragraph, Sentence, clause_bounds, split_paragraphs, split_sentences
+from .sentences import Paragraph, Sentence, clause_bounds, forget_clauses, split_paragraphs, split_sentences
 from .tables import TableReading, read_table_row
 
 # Page furniture: contact lines and copyright; figures there are not campaign results.
@@ -46,7 +47,7 @@ class Page:
     section_of: list[int]  # section index of each sentence (-1 before the first section)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spotted:
     """The figures of one sentence, each with the clause (compact offsets) it stands in."""
 
@@ -62,6 +63,10 @@ class Spotted:
 
 def read_page(text: str, sections: Sequence[Section] = ()) -> Page:
     """Split a normalized page into sections, paragraphs and sentences."""
+    # What the passes remember of sentences serves one page: a benchmark of pages built from the same
+    # paragraphs must not be faster than reading new ones.
+    forget_clauses()
+    find_years.cache_clear()
     section_list = list(sections) or split_sections(text)
     paragraphs = split_paragraphs(text)
     sentences = split_sentences(text, paragraphs)

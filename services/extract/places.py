@@ -33,6 +33,7 @@ class PlaceResolver:
                 self._suffixed_in_doc.update(mention.places)
         self._word_bounds = word_bounds
         self._words_at: dict[int, bool] = {}
+        self._clause_words: dict[tuple[int, int], set[int]] = {}
         counts: Counter[Place] = Counter()
         first_line_end = text.find("\n", len(text) - len(text.lstrip()))
         for mention in raw:
@@ -112,12 +113,17 @@ class PlaceResolver:
             under = [p for p in candidates if adjacent_parent in p.parents]
             if under:
                 return under[0]
-        after = self._text[mention.end : mention.end + 4]
-        if not mention.suffixed:
-            if _FEATURE_AFTER.match(after):
-                return None
-            if not self._stands_as_word(mention):
-                return None
+        if not mention.suffixed and _FEATURE_AFTER.match(self._text[mention.end : mention.end + 4]):
+            return None
+        place = self._resolve_in_context(mention, candidates, context)
+        # Segmenting the clause costs: asked only of a bare name that would count otherwise.
+        if place is not None and not mention.suffixed and not self._stands_as_word(mention):
+            return None
+        return place
+
+    def _resolve_in_context(
+        self, mention: Mention, candidates: tuple[Place, ...], context: set[Place]
+    ) -> Place | None:
         in_context = [p for p in candidates if any(parent in context for parent in p.parents) or p in context]
         if len(in_context) == 1:
             candidates = tuple(in_context)
@@ -160,7 +166,9 @@ class PlaceResolver:
         if found is None:
             start = _clause_start(self._text, mention.start)
             end = _clause_end(self._text, mention.end)
-            bounds = self._word_bounds(self._text[start:end])
+            bounds = self._clause_words.get((start, end))
+            if bounds is None:  # names listed in one clause share its segmentation
+                bounds = self._clause_words[start, end] = self._word_bounds(self._text[start:end])
             found = mention.start - start in bounds and mention.end - start in bounds
             self._words_at[mention.start] = found
         return found

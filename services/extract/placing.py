@@ -24,7 +24,7 @@ _CLOSE_QUOTE = re.compile(r"[”」\"]")
 _SPEAKER = re.compile(r"[^。！？!?“”]{0,24}?(?:说|表示|介绍|告诉|称|坦言|感慨)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlaceCall:
     """The place a figure is given, and why."""
 

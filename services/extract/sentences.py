@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from shared.text import ORDINAL_NUMERALS
 
@@ -13,7 +15,7 @@ _LINE_END = '。！？!?；;：:…”"）)】]'
 _CLAUSE_BREAKS = "，,：:"
 _CJK = re.compile(r"[\u4e00-\u9fff“‘《（(]")
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
-_NON_SPACE = re.compile(r"\S")
+_SPACE_RUN = re.compile(r"\s+")
 _SENTENCE_MARK = re.compile(f"[{re.escape(_SENTENCE_END)}.．]")
 # A clause ends at 。！？；，：, but not at the comma of '1,234' or the colon of '10:58'.
 _CLAUSE_BREAK = re.compile(rf"[{re.escape(_SENTENCE_END)}]|(?<!\d)[，,：:]|[，,：:](?!\d)")
@@ -42,7 +44,7 @@ def is_table_row(line: str) -> bool:
     return len(TABLE_CELL.findall(line)) >= 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paragraph:
     """A paragraph of text: lines broken mid-sentence are rejoined."""
 
@@ -52,7 +54,7 @@ class Paragraph:
     is_heading: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class Sentence:
     """A sentence with whitespace removed (`compact`); `index[i]` is the text offset of compact[i]."""
 
@@ -60,7 +62,8 @@ class Sentence:
     end: int
     paragraph: Paragraph
     compact: str
-    # Offsets as machine integers: a list of Python ints costs nine times more, which long reports feel.
+    # Offsets as 32-bit machine integers: a list of Python ints costs nine times more, which long reports
+    # feel (a document is far shorter than 2**31 characters).
     index: array[int] = field(repr=False)
     position: int = 0  # the sentence's rank inside its paragraph
 
@@ -128,9 +131,7 @@ def split_sentences(text: str, paragraphs: list[Paragraph]) -> list[Sentence]:
     """Split each paragraph into sentences at 。！？；, compacting away whitespace."""
     sentences: list[Sentence] = []
     for para in paragraphs:
-        # Offsets of the paragraph's non-space characters, found by the regex engine, not a Python loop.
-        index = array("l", [m.start() for m in _NON_SPACE.finditer(text, para.start, para.end)])
-        compact = "".join(text[i] for i in index)
+        compact, index = _compacted(text, para.start, para.end)
         begin = 0
         for position, end in enumerate(_sentence_ends(text, compact, index, para.end)):
             sentences.append(
@@ -140,6 +141,23 @@ def split_sentences(text: str, paragraphs: list[Paragraph]) -> list[Sentence]:
             )
             begin = end
     return sentences
+
+
+def _compacted(text: str, start: int, end: int) -> tuple[str, array[int]]:
+    """text[start:end] without its whitespace, and the text offset of each character kept; built run by
+    run between spaces (a paragraph has few), not character by character."""
+    pieces: list[str] = []
+    index: array[int] = array("i")
+    kept_from = start
+    for space in _SPACE_RUN.finditer(text, start, end):
+        if space.start() > kept_from:
+            pieces.append(text[kept_from : space.start()])
+            index.extend(range(kept_from, space.start()))
+        kept_from = space.end()
+    if kept_from < end:
+        pieces.append(text[kept_from:end])
+        index.extend(range(kept_from, end))
+    return "".join(pieces), index
 
 
 def _sentence_ends(text: str, compact: str, index: array[int], para_end: int) -> list[int]:
@@ -176,12 +194,16 @@ def _dot_ends_sentence(text: str, pos: int, end: int, sentence: str) -> bool:
 
 def clause_bounds(compact: str, pos: int) -> tuple[int, int]:
     """Return the [start, end) of the clause (between ，：) holding compact position `pos`."""
-    start = 0
-    for m in _CLAUSE_BREAK.finditer(compact):
-        if m.start() >= pos:
-            return start, m.start()
-        start = m.end()
-    return start, len(compact)
+    starts, ends = _clause_breaks(compact)
+    k = bisect_left(starts, pos)
+    return (ends[k - 1] if k else 0), (starts[k] if k < len(starts) else len(compact))
+
+
+@lru_cache(maxsize=256)  # every figure of a sentence asks for its clause
+def _clause_breaks(compact: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where each clause break of `compact` starts and ends."""
+    breaks = [m.span() for m in _CLAUSE_BREAK.finditer(compact)]
+    return tuple(start for start, _ in breaks), tuple(end for _, end in breaks)
 
 
 def segment_bounds(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
@@ -193,3 +215,8 @@ def segment_bounds(compact: str, pos: int, lo: int, hi: int) -> tuple[int, int]:
     while end < hi and compact[end] != "、":
         end += 1
     return start, end
+
+
+def forget_clauses() -> None:
+    """Drop the clause breaks remembered of the sentences of the page before."""
+    _clause_breaks.cache_clear()

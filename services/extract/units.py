@@ -93,6 +93,10 @@ UNITS: tuple[Unit, ...] = (
 # Longest first so that '人次' wins over '人' and '平方公里' over '公里'.
 UNITS_BY_LENGTH: tuple[Unit, ...] = tuple(sorted(UNITS, key=lambda u: -len(u.word)))
 UNIT_BY_WORD: dict[str, Unit] = {u.word: u for u in UNITS}
+# The same, grouped by first character: a figure tries only the units its next character can begin.
+UNITS_BY_FIRST_CHAR: dict[str, tuple[Unit, ...]] = {
+    first: tuple(u for u in UNITS_BY_LENGTH if u.word[0] == first) for first in {u.word[0] for u in UNITS}
+}
 # Units written in Latin letters, which otherwise glue a numeral into a code ('5G', '4A').
 LATIN_UNITS: tuple[Unit, ...] = tuple(
     u for u in UNITS_BY_LENGTH if u.word[0].isascii() and u.word[0].isalpha()
@@ -143,6 +147,11 @@ PREFIX_QUALIFIERS: tuple[tuple[str, Qualifier], ...] = tuple(
         key=lambda pair: -len(pair[0]),
     )
 )
+# The same, grouped by last character: a figure tries only the qualifiers that can end just before it.
+PREFIX_QUALIFIERS_BY_LAST_CHAR: dict[str, tuple[tuple[str, Qualifier], ...]] = {
+    last: tuple(pair for pair in PREFIX_QUALIFIERS if pair[0][-1] == last)
+    for last in {word[-1] for word, _ in PREFIX_QUALIFIERS}
+}
 # A one-character qualifier after these characters is the tail of a word (最近, 节约, 赶超), not a qualifier.
 PREFIX_BLOCKERS: dict[str, tuple[str, ...]] = {
     "近": ("最", "附", "靠", "临", "亲", "接", "将", "就", "邻", "贴", "远"),

@@ -11,11 +11,11 @@ from typing import Any
 
 import anyio
 import redis.asyncio as aioredis
-from faststream import FastStream
 
 from services.ingest.watcher import InboxWatcher, Outcome
 from shared.content_store import ContentStore
 from shared.contracts import DeadLetter
+from shared.metrics import StageMetrics
 from shared.references import Detached, by_reference
 from shared.servers import StageApp, wait_for_redis
 from shared.settings import Settings
@@ -47,9 +47,10 @@ return 0
 """
 
 
-def create_app(settings: Settings) -> FastStream:
+def create_app(settings: Settings) -> StageApp:
     """Wire the ingest stage: inbox folder in, ingested (or dead-letter) stream out."""
-    broker = build_broker(settings)
+    metrics = StageMetrics("ingest")
+    broker = build_broker(settings, metrics)
     topology = Topology(settings.stream_prefix)
     redis_url = settings.require_redis_url()
 
@@ -93,7 +94,8 @@ def create_app(settings: Settings) -> FastStream:
             published = await anyio.to_thread.run_sync(lambda: [as_published(o) for o in outcomes])
             async with client.pipeline(transaction=True) as pipe:
                 contents.keep(pipe, (detached for _, detached in published), held=())
-                await publish_all(broker, pipe, [(stream, d.message) for stream, d in published])
+                messages = [(stream, d.message) for stream, d in published]
+                await publish_all(broker, pipe, messages, metrics=metrics)
 
         watcher = InboxWatcher(
             settings.inbox.absolute(),
@@ -115,7 +117,7 @@ def create_app(settings: Settings) -> FastStream:
         finally:
             await client.aclose()
 
-    app = StageApp(broker, lifespan=lifespan)
+    app = StageApp(broker, lifespan=lifespan, metrics=metrics)
     tasks: list[asyncio.Task[None]] = []
 
     def exit_if_crashed(task: asyncio.Task[None]) -> None:

@@ -71,6 +71,11 @@ class StabilityTracker:
             return self.min_age == 0
         return now - seen.unchanged_since >= self.min_age
 
+    def unchanged_since(self, key: str) -> float | None:
+        """When the file was first seen as it is now (the clock of `now`), if it is being watched."""
+        seen = self._seen.get(key)
+        return seen.unchanged_since if seen else None
+
     def forget(self, key: str) -> None:
         self._seen.pop(key, None)
 

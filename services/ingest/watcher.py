@@ -14,7 +14,7 @@ import stat
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -271,8 +271,16 @@ class InboxWatcher:
         except FileNotFoundError:
             return None
         if isinstance(outcome, DocumentIngested):
-            outcome = outcome.model_copy(update={"file_facts": with_folder_place(facts, file.folder)})
+            facts = with_folder_place(facts, file.folder)
+            outcome = outcome.model_copy(update={"file_facts": facts, "dropped_at": self._dropped_at(file)})
         return _Taken(file, seen, outcome, sidecar)
+
+    def _dropped_at(self, file: InboxFile) -> datetime | None:
+        """When the file was first seen as it was taken: its arrival, within a file event or a rescan."""
+        since = self._tracker.unchanged_since(file.path)
+        if since is None:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=max(0.0, time.monotonic() - since))
 
     def _read(self, folders: InboxFolders, file: InboxFile, seen: os.stat_result) -> Outcome:
         """The document's message, or why it cannot be read; FileNotFoundError if it is gone."""

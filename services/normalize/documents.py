@@ -23,5 +23,6 @@ def normalize_document(document: DocumentIngested, converter: ScriptConverter) -
         size_bytes=document.size_bytes,
         sections=tuple(split_sections(normalized.text)),
         ingested_at=document.ingested_at,
+        dropped_at=document.dropped_at,
         file_facts=document.file_facts,
     )

@@ -180,6 +180,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 2
     app = importlib.import_module(f"services.{args.stage}.app").create_app(settings)
     _configure_logging(args.verbose)
+    from services.operate.endpoint import EndpointError, serve_endpoint
+
+    try:  # before anything else starts: a port taken ends the stage at once, in one line
+        endpoint = serve_endpoint(app, settings, args.stage)
+    except EndpointError as exc:
+        print(f"wenming serve {args.stage}: {exc}", file=sys.stderr)
+        return 1
     ready_fd: int | None = args.ready_fd
 
     @app.after_startup
@@ -195,8 +202,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except _unreachable(args.stage) as exc:  # a server that does not answer: one line, the trace with -v
         if args.verbose:
             raise
-        print(f"wenming serve {args.stage}: {(str(exc).splitlines() or [repr(exc)])[0]}", file=sys.stderr)
+        print(f"wenming serve {args.stage}: {_unreachable_reason(exc, settings)}", file=sys.stderr)
         return 1
+    finally:
+        if endpoint is not None:
+            endpoint.close()
     return 0
 
 
@@ -209,6 +219,17 @@ def _unreachable(stage: str) -> tuple[type[Exception], ...]:
     from sqlalchemy.exc import OperationalError
 
     return (RedisConnectionError, OSError, OperationalError)
+
+
+def _unreachable_reason(error: BaseException, settings: Settings) -> str:
+    """Why a server does not answer, in one line: Redis's failures explained, never its password."""
+    from redis.exceptions import RedisError
+
+    from shared.server_urls import first_line, redis_failure
+
+    if isinstance(error, RedisError) and settings.redis_url:
+        return redis_failure(error, redis_url=settings.redis_url)
+    return first_line(error)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -257,12 +278,16 @@ def _cmd_lag(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    """Container health check: the stage's servers answer."""
+    """Container health check: the stage's servers answer, or with --endpoint the stage itself is healthy."""
     import asyncio
 
-    from services.operate.health import check_stage
+    from services.operate.health import check_endpoint, check_stage
 
-    problems = asyncio.run(check_stage(_load_settings("check"), args.stage))
+    settings = _load_settings("check")
+    if args.endpoint:
+        problems = check_endpoint(settings, args.stage)
+    else:
+        problems = asyncio.run(check_stage(settings, args.stage))
     for problem in problems:
         print(f"wenming check {args.stage}: {problem}", file=sys.stderr)
     return 1 if problems else 0
@@ -416,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = command("check", "health check of one stage: exit status 0 when its servers answer")
     stage_argument(check)
+    check.add_argument(
+        "--endpoint",
+        action="store_true",
+        help="ask the running stage's own /health on WENMING_METRICS_PORT instead, which also says whether "
+        "it makes progress",
+    )
     check.set_defaults(handler=_cmd_check)
 
     extract = command("extract", "print the figures in files, without Redis or Postgres")

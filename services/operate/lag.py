@@ -215,7 +215,7 @@ async def _group_row(
         added_ms = int(_text(oldest[0]["message_id"]).split("-")[0])
         oldest_age = max(0.0, now - added_ms / 1000)
         oldest_deliveries = int(oldest[0]["times_delivered"])
-    quiet_s = _quiet_s(beats, now)
+    quiet_s = quiet_since(beats, now)
     error = _last_error(beats)
     health, reason = judge(
         waiting=int(lag) + pending,
@@ -240,7 +240,7 @@ async def _group_row(
     )
 
 
-def _quiet_s(beats: dict[str, dict[str, Any]], now: float) -> float | None:
+def quiet_since(beats: dict[str, dict[str, Any]], now: float) -> float | None:
     """Since the liveliest replica last acknowledged work, started on some, or started at all."""
     moments = [
         max(float(beat.get(key) or 0) for key in ("acked_at", "busy_since", "started_at"))

@@ -25,6 +25,7 @@ from services.operate.lag import (
     with_trend,
 )
 from services.operate.supervisor import read_instance
+from shared.server_urls import redis_failure, redis_url_problem, server_address
 from shared.settings import Settings
 from shared.streams import Topology
 
@@ -35,6 +36,10 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
     redis_url = settings.redis_url or instance.get("WENMING_REDIS_URL")
     if not redis_url:
         print("wenming lag: set WENMING_REDIS_URL or run it where `wenming up` runs", file=sys.stderr)
+        return 1
+    problem = redis_url_problem(redis_url)
+    if problem is not None:
+        print(f"wenming lag: WENMING_REDIS_URL: {problem}", file=sys.stderr)
         return 1
     inbox = Path(instance["WENMING_INBOX"]) if "WENMING_INBOX" in instance else settings.inbox
     explicit = "stream_prefix" in settings.model_fields_set
@@ -68,7 +73,9 @@ async def show_lag(settings: Settings, *, data_dir: Path, as_json: bool, watch: 
                 return 0 if word == "healthy" else 1
             await asyncio.sleep(interval)
     except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-        print(f"wenming lag: Redis at {redis_url} does not answer: {exc}", file=sys.stderr)
+        address = server_address(redis_url, 6379)  # not the URL: it may hold a password
+        reason = redis_failure(exc, redis_url=redis_url)
+        print(f"wenming lag: cannot read from Redis at {address}: {reason}", file=sys.stderr)
         return 1
     finally:
         await client.aclose()

@@ -68,6 +68,9 @@ def run_pipeline(settings: Settings, *, data_dir: Path, verbose: bool = False) -
     except BlockingIOError:
         log.error("a pipeline already runs from %s; stop it first, or use another --data-dir", data_dir)
         return 1
+    metrics_env = _metrics_ports(settings)  # before any server starts: a port taken is said at once
+    if metrics_env is None:
+        return 1
     servers: list[EmbeddedRedis | EmbeddedPostgres] = []
     stopping = False
 
@@ -88,18 +91,20 @@ def run_pipeline(settings: Settings, *, data_dir: Path, verbose: bool = False) -
             return 1
         inbox = settings.inbox.absolute()
         inbox.mkdir(parents=True, exist_ok=True)
-        (data_dir / INSTANCE_FILE).write_text(
-            json.dumps(
+        instance_file = data_dir / INSTANCE_FILE
+        instance_file.unlink(missing_ok=True)  # one left by a pipeline that was killed may be readable by all
+        # Readable by its owner only: the URLs may hold passwords.
+        with os.fdopen(os.open(instance_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as sink:
+            json.dump(
                 {
                     "pid": os.getpid(),
                     "redis_url": redis_url,
                     "database_url": database_url,
                     "inbox": str(inbox),
                     "stream_prefix": settings.stream_prefix,
-                }
-            ),
-            encoding="utf-8",
-        )
+                },
+                sink,
+            )
         _say(f"inbox:     {_shown(inbox)} (drop .txt .html .docx .pdf files here)")
         env = {
             **os.environ,
@@ -107,6 +112,12 @@ def run_pipeline(settings: Settings, *, data_dir: Path, verbose: bool = False) -
             "WENMING_DATABASE_URL": database_url,
             "WENMING_INBOX": str(inbox),
         }
+        if settings.metrics_port:
+            host = metrics_env["ingest"]["WENMING_METRICS_HOST"]
+            ports = ", ".join(
+                f"{env['WENMING_METRICS_PORT']} ({stage})" for stage, env in metrics_env.items()
+            )
+            _say(f"metrics:   /metrics and /health on {host}, ports {ports}")
         ready: set[str] = set()
         while not stopping:
             for name in _START_ORDER:
@@ -118,7 +129,7 @@ def run_pipeline(settings: Settings, *, data_dir: Path, verbose: bool = False) -
                     _close(stage)
                     if time.monotonic() - stage.started_at < _RESTART_BACKOFF_S:
                         time.sleep(_RESTART_BACKOFF_S)
-                stages[name] = _start_stage(name, env, verbose=verbose)
+                stages[name] = _start_stage(name, {**env, **metrics_env[name]}, verbose=verbose)
             for name in _wait_for_ready(stages, timeout_s=0.5):
                 _say(f"{name:<10} ready")
                 first_time, ready = name not in ready, ready | {name}
@@ -144,6 +155,7 @@ def _servers(
     """The configured Redis and Postgres, or embedded ones started in `data_dir` (added to `servers`)."""
     redis_url = settings.redis_url
     if redis_url:
+        settings.require_redis_url()  # an unusable URL is told once here, not by four stages restarting
         _say(f"Redis:     {without_password(redis_url)} (WENMING_REDIS_URL)")
     else:
         redis = EmbeddedRedis(data_dir / "redis")
@@ -159,6 +171,35 @@ def _servers(
         database_url = postgres.start()
         _say(f"Postgres:  {database_url}, embedded, data in {_shown(postgres.data_dir)}")
     return redis_url, database_url
+
+
+def _metrics_ports(settings: Settings) -> dict[str, dict[str, str]] | None:
+    """Each stage's /metrics port, as its settings: the base and the next three, in pipeline order.
+
+    None, said in one line, when one of them is taken: the stage would fail on it at every restart.
+    """
+    from services.operate.endpoint import port_is_free, stage_ports
+
+    host = settings.metrics_host if "metrics_host" in settings.model_fields_set else "127.0.0.1"
+    if not settings.metrics_port:
+        return {stage: {"WENMING_METRICS_PORT": "0"} for stage in STAGES}
+    ports = stage_ports(settings.metrics_port)
+    if max(ports.values()) > 65535:
+        log.error("WENMING_METRICS_PORT=%d: the stages take it and the next three", settings.metrics_port)
+        return None
+    for stage, port in ports.items():
+        if not port_is_free(host, port):
+            log.error(
+                "port %d (%s's /metrics) is in use; set WENMING_METRICS_PORT to a base with four free ports "
+                "(0: none)",
+                port,
+                stage,
+            )
+            return None
+    return {
+        stage: {"WENMING_METRICS_PORT": str(port), "WENMING_METRICS_HOST": host}
+        for stage, port in ports.items()
+    }
 
 
 def _start_stage(name: str, env: dict[str, str], *, verbose: bool) -> _Stage:

@@ -57,14 +57,14 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
     try:
         if documents:
             outcomes = await anyio.to_thread.run_sync(store.store_many, documents, streamed)
-            _log_stored(documents, outcomes, streamed)
+            _stored(context, documents, outcomes, streamed)
     except DBAPIError as exc:
         if not is_bad_data(exc):
             raise  # the database, not the documents: the part stays pending
         for document in documents:
             try:
                 outcomes = await anyio.to_thread.run_sync(store.store_many, [document], streamed)
-                _log_stored([document], outcomes, streamed)
+                _stored(context, [document], outcomes, streamed)
             except DBAPIError as exc:
                 if not is_bad_data(exc):
                     raise
@@ -73,12 +73,18 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
     return Outgoing.letters(context.topology.dead_letter, letters)
 
 
-def _log_stored(
-    documents: list[DocumentExtracted], outcomes: list[StoreOutcome], streamed: dict[str, StreamedFigures]
+def _stored(
+    context: StageContext,
+    documents: list[DocumentExtracted],
+    outcomes: list[StoreOutcome],
+    streamed: dict[str, StreamedFigures],
 ) -> None:
+    """Say what became of each document committed, in the log and the metrics."""
     for document, outcome in zip(documents, outcomes, strict=True):
         figures = streamed[document.doc_id].count if document.doc_id in streamed else len(document.metrics)
         log.info("%s %s (%s metrics)", outcome, document.file_name, figures)
+        if outcome in ("stored", "updated"):
+            context.metrics.stored(document, figures=figures)
 
 
 async def record_dead_letters(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from redis.asyncio.client import Pipeline
 
 from shared.contracts import DeadLetter
+from shared.metrics import StageMetrics
 from shared.references import Detached
 from shared.servers import redis_is_away
 from shared.settings import Settings
@@ -36,27 +37,46 @@ class _QuietWhileRedisAway(logging.Filter):
 log.addFilter(_QuietWhileRedisAway())
 
 
-def build_broker(settings: Settings) -> RedisBroker:
-    """A broker on the configured Redis; connects when the app starts."""
-    # Per-message "Received/Processed" lines go to DEBUG: at INFO they drown what matters.
-    return RedisBroker(settings.require_redis_url(), logger=log, log_level=logging.DEBUG)
+def build_broker(settings: Settings, metrics: StageMetrics | None = None) -> RedisBroker:
+    """A broker on the configured Redis, counting into the stage's metrics; connects when the app starts."""
+    return RedisBroker(
+        settings.require_redis_url(),
+        # Received, handled (acked or nacked) and published messages, and the time each took.
+        middlewares=(metrics.middleware,) if metrics is not None else (),
+        logger=log,
+        # Per-message "Received/Processed" lines go to DEBUG: at INFO they drown what matters.
+        log_level=logging.DEBUG,
+    )
 
 
-async def publish_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> None:
+async def publish_all(
+    broker: RedisBroker,
+    pipe: Pipeline,
+    messages: Iterable[tuple[str, BaseModel]],
+    *,
+    metrics: StageMetrics | None,
+) -> None:
     """Publish many messages in one round trip, dead letters counted; raises if Redis refused any."""
-    if await queue_all(broker, pipe, messages):
+    count, letters = await queue_all(broker, pipe, messages)
+    if count:
         await pipe.execute()
+    if metrics is not None:  # once Redis holds them: a publish retried after an outage counts once
+        metrics.dead_lettered(letters)
 
 
-async def queue_all(broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]) -> int:
-    """Queue the messages' XADDs in `pipe` (and a count per dead letter); how many were queued."""
+async def queue_all(
+    broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]
+) -> tuple[int, list[DeadLetter]]:
+    """Queue the messages' XADDs in `pipe` (and a count per dead letter): how many, and the dead letters."""
     count = 0
+    letters: list[DeadLetter] = []
     for stream, message in messages:
         await broker.publish(message, stream=stream, pipeline=pipe)
         if isinstance(message, DeadLetter):  # the stream is trimmed once stored: count them apart
             await pipe.incr(dead_letter_counter(stream))
+            letters.append(message)
         count += 1
-    return count
+    return count, letters
 
 
 @dataclass(frozen=True)

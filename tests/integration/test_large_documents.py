@@ -71,7 +71,7 @@ async def test_a_content_lives_until_the_last_entry_referring_to_it_is_acknowled
         for _ in range(2):
             async with client.pipeline(transaction=True) as pipe:
                 contents.keep(pipe, [detached], held=())
-                await publish_all(broker, pipe, [(topology.ingested, detached.message)])
+                await publish_all(broker, pipe, [(topology.ingested, detached.message)], metrics=None)
     assert await client.hget(key, "refs") == b"2"
     assert 0 < await client.ttl(key) <= 600
 

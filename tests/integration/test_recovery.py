@@ -82,6 +82,7 @@ def test_a_redis_restart_is_ridden_out_in_place_and_logged_once(stream_prefix: s
         "WENMING_REDIS_URL": redis_url,
         "WENMING_STREAM_PREFIX": stream_prefix,
         "WENMING_BATCH_SIZE": "16",
+        "WENMING_METRICS_PORT": str(free_port()),
     }
     log_file = tmp_path / "normalize.log"
     topology = Topology(stream_prefix)

@@ -10,10 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ import redis
 import sqlalchemy as sa
 
 from services.store.schema import sqlalchemy_url
+from tests.support.endpoint import health, wait_for_health
 from tests.support.servers import (
     free_port,
     postgres_binaries,
@@ -30,27 +28,12 @@ from tests.support.servers import (
     stop,
     wait_for_text,
 )
+from tests.support.wenming_up import stage_process
 
 pytestmark = pytest.mark.integration
 
 # The store used to exit 2.5 s after starting with Postgres down: a live stage well past that waits.
 OUTLIVES_OLD_EXIT_S = 4.0
-
-
-@contextmanager
-def stage_process(stage: str, env: dict[str, str], log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`wenming serve <stage>`, its output in `log_file`; stopped (SIGTERM, by PID) on leaving."""
-    with log_file.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.operate.cli", "serve", stage],
-            env={**os.environ, **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
 
 
 def _stays_up_waiting(process: subprocess.Popen[bytes], log_file: Path, waiting: str) -> None:
@@ -83,21 +66,27 @@ def test_a_stage_started_before_redis_waits_for_it(
 ) -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"
     env = {
         "WENMING_REDIS_URL": redis_url,
         "WENMING_DATABASE_URL": database_url,
         "WENMING_STREAM_PREFIX": stream_prefix,
         "WENMING_INBOX": str(tmp_path / "inbox"),
+        "WENMING_METRICS_PORT": str(metrics_port),
     }
     log_file = tmp_path / f"{stage}.log"
     with stage_process(stage, env, log_file) as process:
         _stays_up_waiting(process, log_file, f"waiting for Redis at 127.0.0.1:{port}")
+        # An orchestrator asking meanwhile is told why, in one line.
+        status, line = health(metrics_port)
+        assert status == 503 and line.count("\n") == 1
+        assert line.startswith(f"{stage}: unhealthy: Redis at 127.0.0.1:{port}: ")
 
         with redis_server(port, tmp_path):
             wait_for_text(log_file, f"Redis is back at 127.0.0.1:{port}")
             _until(lambda: _heartbeat(redis_url, stream_prefix, stage))  # started: it beats
+            wait_for_health(metrics_port, lambda status: status == 200, timeout=30)
             stop(process)
     assert process.returncode == 0, log_file.read_text(encoding="utf-8")
 
@@ -109,20 +98,24 @@ def test_the_store_started_before_postgres_waits_for_it(
         pytest.skip("initdb and postgres are not installed")
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         pytest.skip("Postgres refuses to run as root and setpriv is missing to drop to another uid")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     database_url = f"postgresql://postgres@127.0.0.1:{port}/wenming"
     env = {
         "WENMING_REDIS_URL": redis_url,
         "WENMING_DATABASE_URL": database_url,
         "WENMING_STREAM_PREFIX": stream_prefix,
+        "WENMING_METRICS_PORT": str(metrics_port),
     }
     log_file = tmp_path / "store.log"
     with postgres_cluster() as cluster, stage_process("store", env, log_file) as process:
         _stays_up_waiting(process, log_file, f"waiting for Postgres at 127.0.0.1:{port}")
+        status, line = health(metrics_port)
+        assert status == 503 and line.startswith("store: unhealthy: Postgres: ") and line.count("\n") == 1
 
         with postgres_server(cluster, port):
             wait_for_text(log_file, f"Postgres is back at 127.0.0.1:{port}")
             _until(lambda: _heartbeat(redis_url, stream_prefix, "store"))
+            wait_for_health(metrics_port, lambda status: status == 200, timeout=30)
             engine = sa.create_engine(sqlalchemy_url(database_url))
             with engine.connect() as conn:  # created and migrated once Postgres came
                 assert conn.execute(sa.text("SELECT to_regclass('ingest_log') IS NOT NULL")).scalar_one()
@@ -133,7 +126,11 @@ def test_the_store_started_before_postgres_waits_for_it(
 
 def test_a_stage_waiting_for_its_servers_stops_when_told(stream_prefix: str, tmp_path: Path) -> None:
     port = free_port()
-    env = {"WENMING_REDIS_URL": f"redis://127.0.0.1:{port}/0", "WENMING_STREAM_PREFIX": stream_prefix}
+    env = {
+        "WENMING_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "WENMING_STREAM_PREFIX": stream_prefix,
+        "WENMING_METRICS_PORT": str(free_port()),
+    }
     log_file = tmp_path / "normalize.log"
     with stage_process("normalize", env, log_file) as process:
         wait_for_text(log_file, f"waiting for Redis at 127.0.0.1:{port}")

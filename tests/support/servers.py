@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 NOBODY = 65534
@@ -22,6 +23,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports free on 127.0.0.1 (as `wenming up` gives its stages)."""
+    for _ in range(100):
+        base = free_port()
+        if base + count > 65536:
+            continue
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise AssertionError(f"no {count} consecutive free ports found")
 
 
 def postgres_binaries() -> Path | None:
@@ -43,26 +65,88 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
             process.wait(5)
 
 
-def start_redis(port: int, folder: Path, *, appendonly: bool = False) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Certificates:
+    """A throwaway CA and the server certificate it signed, as PEM files."""
+
+    ca: Path
+    server_certificate: Path
+    server_key: Path
+
+
+def make_certificates(folder: Path, *, host: str = "127.0.0.1") -> Certificates:
+    """A new CA, and a certificate it signed for `host` (and localhost), with the openssl command line."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.crt", folder / "ca.key"
+    certificate, key, request = folder / "server.crt", folder / "server.key", folder / "server.csr"
+    extensions = folder / "server.ext"
+    extensions.write_text(f"subjectAltName=IP:{host},DNS:localhost\n", encoding="utf-8")
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    signed_by_ca = ["-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "1", "-extfile", extensions]
+    for command in (
+        ["req", "-x509", "-days", "1", *new_key, "-keyout", ca_key, "-out", ca, "-subj", "/CN=wenming CA"],
+        ["req", *new_key, "-keyout", key, "-out", request, "-subj", f"/CN={host}"],
+        ["x509", "-req", "-in", request, *signed_by_ca, "-out", certificate],
+    ):
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    return Certificates(ca, certificate, key)
+
+
+def start_redis(
+    port: int,
+    folder: Path,
+    *,
+    appendonly: bool = False,
+    password: str | None = None,
+    tls: Certificates | None = None,
+) -> subprocess.Popen[bytes]:
     """redis-server on 127.0.0.1:port; with `appendonly`, its data kept in `folder` across a SHUTDOWN
-    and a new start there (fsync every second, as in production)."""
+    and a new start there (fsync every second, as in production). With `password`, it asks for it;
+    with `tls`, it speaks only TLS on that port (no client certificate asked)."""
     aof = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else ["--appendonly", "no"]
     options = ["--bind", "127.0.0.1", "--save", "", *aof, "--dir", str(folder)]
+    if password is not None:
+        options += ["--requirepass", password]
+    listen = ["--port", str(port)]
+    if tls is not None:
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-auth-clients", "no"]
+        listen += ["--tls-cert-file", str(tls.server_certificate), "--tls-key-file", str(tls.server_key)]
+        listen += ["--tls-ca-cert-file", str(tls.ca)]
     return subprocess.Popen(
-        ["redis-server", "--port", str(port), *options],
+        ["redis-server", *listen, *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
 @contextmanager
-def redis_server(port: int, folder: Path, *, appendonly: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+def redis_server(
+    port: int,
+    folder: Path,
+    *,
+    appendonly: bool = False,
+    password: str | None = None,
+    tls: Certificates | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     """start_redis(), stopped on leaving."""
-    process = start_redis(port, folder, appendonly=appendonly)
+    process = start_redis(port, folder, appendonly=appendonly, password=password, tls=tls)
     try:
         yield process
     finally:
         stop(process)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], *, timeout: float = 20.0) -> None:
+    """Return once a server started as `process` accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"the server exited with status {process.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on port {port} after {timeout}s"
+            time.sleep(0.05)
 
 
 @contextmanager

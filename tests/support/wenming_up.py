@@ -1,4 +1,4 @@
-"""`wenming up` run as a person runs it from a terminal, and stopped with Ctrl-C."""
+"""`wenming up` as a person runs it from a terminal, stopped with Ctrl-C; `wenming serve` of one stage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from shared.streams import STAGES
+from tests.support.servers import free_ports, stop
 
 WENMING = [sys.executable, "-m", "services.operate.cli"]
 
@@ -16,10 +21,12 @@ class RunningPipeline:
     """`wenming up` in a process group of its own, as a shell starts it, its output collected."""
 
     def __init__(self, *args: str, cwd: Path, env: dict[str, str]) -> None:
+        # Ports of its own for the stages' /metrics, unless the test gives them: never another run's.
+        self.metrics_port = int(env.get("WENMING_METRICS_PORT") or free_ports(len(STAGES)))
         self.process = subprocess.Popen(
             [*WENMING, "up", *args],
             cwd=cwd,
-            env=env,
+            env={**env, "WENMING_METRICS_PORT": str(self.metrics_port)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -54,3 +61,20 @@ class RunningPipeline:
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+
+@contextmanager
+def stage_process(stage: str, env: dict[str, str], log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`wenming serve <stage>`, its output in `log_file`; stopped (SIGTERM, by PID) on leaving."""
+    with log_file.open("wb") as sink:
+        process = subprocess.Popen(
+            [*WENMING, "serve", stage],
+            # A port of its own for /metrics, unless the test gives one: stages share this machine.
+            env={**os.environ, "WENMING_METRICS_PORT": str(free_ports(1)), **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        stop(process)

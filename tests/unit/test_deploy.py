@@ -68,7 +68,10 @@ def test_every_stage_is_its_own_scalable_container(compose: dict[str, Any]) -> N
         args = parser.parse_args(service["command"])
         assert (args.command, args.stage) == ("serve", stage)
         health = service["healthcheck"]["test"]
-        assert health[:2] == ["CMD", "wenming"] and parser.parse_args(health[2:]).stage == stage
+        check = parser.parse_args(health[2:])
+        assert health[:2] == ["CMD", "wenming"] and check.stage == stage
+        # The stage's own /health, on the port it serves it: its progress, not only its servers.
+        assert check.endpoint and int(service["environment"]["WENMING_METRICS_PORT"]) == 9464
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
         assert urlsplit(service["environment"]["WENMING_REDIS_URL"]).hostname == "redis"
         assert "profiles" not in service

@@ -25,8 +25,6 @@ K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 # Secrets the operator creates (README); the manifests only name them.
 SECRETS = {"wenming-redis": {"url", "address", "password"}, "wenming-postgres": {"url"}}
-# Settings read from the ConfigMap before Settings has them: WENMING_METRICS_PORT comes with /metrics.
-COMING_SETTINGS = {"metrics_port"}
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
@@ -304,7 +302,7 @@ def test_secrets_are_referenced_never_written(manifests: list[dict[str, Any]]) -
 
 
 def test_the_configmap_holds_settings_only(manifests: list[dict[str, Any]]) -> None:
-    known = set(Settings.model_fields) | COMING_SETTINGS
+    known = set(Settings.model_fields)
     for key in _config(manifests):
         assert key.startswith("WENMING_") and key.removeprefix("WENMING_").lower() in known, key
     for key in ("WENMING_REDIS_URL", "WENMING_DATABASE_URL"):
