@@ -332,7 +332,9 @@ def measure_extract_alone(
         await broker.connect()
         try:
             async with publisher.pipeline(transaction=False) as pipe:
-                await publish_all(broker, pipe, [(topology.normalized, document) for document in documents])
+                await publish_all(
+                    broker, pipe, [(topology.normalized, document) for document in documents], metrics=None
+                )
         finally:
             await broker.stop()
             await publisher.aclose()
