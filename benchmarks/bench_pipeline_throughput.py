@@ -2,14 +2,20 @@
 
 Not a test. Three measurements on N generated seed-sized documents (bench_extract's generator):
 
-1. in-process: services.analysis.Analyzer (decode, normalize, extract) on each document's bytes,
-   best of --rounds; the store is NOT included (no Postgres in the chain); building the Analyzer is
-   start-up and not timed.
+1. in-process, the limit of the pipeline: the stages' code chained in one process on each
+   document's bytes (services.analysis.Analyzer: decode, normalize, extract; then the store's own
+   DocumentStore.store_many into Postgres, in groups of WENMING_BATCH_SIZE as the store stage reads
+   them), best of --rounds, each round into a fresh database. The same chain without the store is
+   measured too (as this benchmark did before the store was part of it). Building the Analyzer and
+   migrating the database are start-up and not timed.
 2. pipeline: the four stages as `wenming serve <stage>` processes (own stream prefix, own database,
    removed at the end); the N files are dropped into the inbox at once and timed until Postgres holds
    all N documents. Then the same with two `wenming serve extract` replicas.
 3. latency: into the idle one-replica pipeline, one small file at a time (--latency-files of them),
    timed from the drop to its row in `documents`.
+4. extract replicas with extraction the bottleneck: one, then two `wenming serve extract` processes
+   alone (no other stage, no Postgres), started and idle; the N documents, normalized beforehand in
+   this process, are published to their stream at once and timed until all N are handed on.
 
 The stages run with the default WENMING_FILE_MIN_AGE_S (1.0 s, the stability wait) and
 WENMING_RESCAN_INTERVAL_S (5.0 s; files are seen by file events before that), unless
@@ -44,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_extract import ROOT, generated_documents
 from benchmarks.bench_large_document import STAGES, Stage, _database_url, _status_mb, _wait, free_port
+from shared.settings import Settings
 
 DEFAULT_FILE_MIN_AGE_S = 1.0  # shared/settings.py: file_min_age_s
 DEFAULT_RESCAN_INTERVAL_S = 5.0  # shared/settings.py: rescan_interval_s
@@ -53,8 +60,12 @@ DEFAULT_RESCAN_INTERVAL_S = 5.0  # shared/settings.py: rescan_interval_s
 class ThroughputFigures:
     documents: int
     characters: int
-    in_process_s: float
+    in_process_s: float  # the chain with the store: the pipeline's limit
+    without_store_s: float = 0.0  # decode, normalize, extract only
+    batch_size: int = 0
     pipeline_s: dict[int, float] = field(default_factory=dict)  # extract replicas -> seconds
+    # extract replicas -> seconds to drain the normalized documents, nothing else running
+    extract_alone_s: dict[int, float] = field(default_factory=dict)
     first_row_s: dict[int, float] = field(default_factory=dict)  # extract replicas -> drop to first row
     idle_rss_mb: dict[str, float] = field(default_factory=dict)
     latencies_s: list[float] = field(default_factory=list)
@@ -64,6 +75,10 @@ class ThroughputFigures:
     @property
     def in_process_rate(self) -> float:
         return self.documents / self.in_process_s
+
+    @property
+    def without_store_rate(self) -> float:
+        return self.documents / self.without_store_s
 
     def pipeline_rate(self, replicas: int) -> float:
         return self.documents / self.pipeline_s[replicas]
@@ -85,7 +100,7 @@ class ThroughputFigures:
 
 
 def measure_in_process(files: list[tuple[str, bytes]], rounds: int) -> float:
-    """Best-of-`rounds` seconds for the Analyzer (normalize + extract, no store) over every file."""
+    """Best-of-`rounds` seconds for the Analyzer (decode, normalize, extract; no store) over every file."""
     from services.analysis import Analyzer
 
     analyzer = Analyzer()
@@ -96,6 +111,35 @@ def measure_in_process(files: list[tuple[str, bytes]], rounds: int) -> float:
         for name, raw in files:
             analyzer.analyse_bytes(raw, name)
         times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def measure_in_process_stored(
+    files: list[tuple[str, bytes]], rounds: int, *, server_database_url: str, batch_size: int
+) -> float:
+    """Best-of-`rounds` seconds for every file decoded, normalized, extracted and stored in Postgres, in
+    one process: each group of `batch_size` extracted, then stored in one transaction, as the store
+    stage does with what it reads."""
+    from services.analysis import Analyzer
+    from services.store.database import DocumentStore
+
+    analyzer = Analyzer()
+    analyzer.analyse_bytes(files[0][1], files[0][0])  # first-call work is start-up, not throughput
+    times = []
+    for _ in range(rounds):
+        # A fresh database each round: documents already stored would only be judged unchanged.
+        database_url = _database_url(server_database_url, f"wenming_bench_{uuid.uuid4().hex[:8]}")
+        store = DocumentStore(database_url)
+        try:
+            started = time.perf_counter()
+            for start in range(0, len(files), batch_size):
+                group = files[start : start + batch_size]
+                store.store_many([analyzer.extract_bytes(raw, name) for name, raw in group])
+            times.append(time.perf_counter() - started)
+        finally:
+            store.close()
+            with psycopg.connect(_database_url(database_url, "postgres"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rpartition("/")[2]}" WITH (FORCE)')
     return min(times)
 
 
@@ -251,6 +295,95 @@ class Pipeline:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
+def measure_extract_alone(
+    files: list[tuple[str, bytes]], *, redis_url: str, replicas: int, timeout: float = 600.0
+) -> float:
+    """Seconds for `replicas` `wenming serve extract` processes, started and idle, to hand on every
+    file's normalized document published at once: the extract stage as the bottleneck, with no
+    other stage (nor Postgres) taking the cores. Normalizing is done beforehand, in this process."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+    from faststream.redis import RedisBroker
+
+    from services.ingest.documents import ingested_document
+    from services.ingest.readers import read_document
+    from services.normalize.documents import normalize_document
+    from services.normalize.normalizer import ScriptConverter
+    from shared.streaming.publishing import publish_all
+    from shared.streams import Topology
+
+    converter = ScriptConverter()
+    documents = [
+        normalize_document(ingested_document(raw, name, read_document(raw, name)), converter)
+        for name, raw in files
+    ]
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    topology = Topology(prefix)
+    work = Path(tempfile.mkdtemp(prefix="bench-extract-alone-"))
+    client = redis.Redis.from_url(redis_url)
+    env = {**os.environ, "WENMING_REDIS_URL": redis_url, "WENMING_STREAM_PREFIX": prefix}
+    processes: list[subprocess.Popen[bytes]] = []
+
+    async def publish() -> None:
+        # All at once, in one round trip: the replicas find the whole backlog waiting.
+        broker = RedisBroker(redis_url)
+        publisher = aioredis.from_url(redis_url)
+        await broker.connect()
+        try:
+            async with publisher.pipeline(transaction=False) as pipe:
+                await publish_all(
+                    broker, pipe, [(topology.normalized, document) for document in documents], metrics=None
+                )
+        finally:
+            await broker.stop()
+            await publisher.aclose()
+
+    try:
+        for n in range(replicas):
+            with (work / f"extract-{n}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "services.operate.cli", "serve", "extract"],
+                        cwd=ROOT,
+                        env={
+                            **env,
+                            "WENMING_CONSUMER_NAME": f"bench-extract-{n}",
+                            "WENMING_METRICS_PORT": str(free_port()),  # replicas on one machine: a port each
+                        },
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        _wait(
+            lambda: len(list(client.scan_iter(match=f"{prefix}:heartbeat:extract:*"))) >= replicas,
+            180,
+            "the extract replicas to start",
+        )
+        time.sleep(1.0)
+        started = time.perf_counter()
+        asyncio.run(publish())
+        deadline = time.monotonic() + timeout
+        while int(client.xlen(topology.extracted)) < len(documents):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"extract did not hand on {len(documents)} documents (logs in {work})")
+            time.sleep(0.02)
+        return time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def document_files(count: int) -> list[tuple[str, bytes]]:
     """`count` generated documents as UTF-8 files with distinct contents (one row each in Postgres)."""
     files, seen = [], set()
@@ -289,15 +422,21 @@ def measure(
             print(message, file=sys.stderr, flush=True)
 
     files = document_files(documents)
+    batch_size = Settings().batch_size  # what the stages read at once, from WENMING_BATCH_SIZE or its default
     result = ThroughputFigures(
         documents=len(files),
         characters=sum(len(raw.decode("utf-8")) for _, raw in files),
         in_process_s=0.0,
+        batch_size=batch_size,
         file_min_age_s=file_min_age_s,
         rescan_interval_s=rescan_interval_s,
     )
-    say(f"in-process: {len(files)} documents, best of {rounds}")
-    result.in_process_s = measure_in_process(files, rounds)
+    say(f"in-process, into Postgres: {len(files)} documents, best of {rounds}")
+    result.in_process_s = measure_in_process_stored(
+        files, rounds, server_database_url=database_url, batch_size=batch_size
+    )
+    say(f"in-process, without the store: {len(files)} documents, best of {rounds}")
+    result.without_store_s = measure_in_process(files, rounds)
     settings = {"file_min_age_s": file_min_age_s, "rescan_interval_s": rescan_interval_s}
     for count in replicas:
         with Pipeline(
@@ -318,6 +457,9 @@ def measure(
                     stored_at = pipeline.time_until_stored(len(files) + n + 1, dropped_at, 60, 0.02)
                     result.latencies_s.append(stored_at)
                     time.sleep(0.5)
+    for count in replicas:
+        say(f"extract alone, {count} replica(s): {len(files)} normalized documents published at once")
+        result.extract_alone_s[count] = measure_extract_alone(files, redis_url=redis_url, replicas=count)
     return result
 
 
@@ -332,16 +474,25 @@ def report(result: ThroughputFigures) -> None:
             == (DEFAULT_FILE_MIN_AGE_S, DEFAULT_RESCAN_INTERVAL_S)
             else " (NOT the defaults)"
         )
+        + f"; batches of {result.batch_size}"
     )
-    print(f"  {'in-process (normalize + extract, no store)':<44} {result.in_process_rate:8.1f} documents/s")
+    print(
+        f"  {'in-process, with the store (the limit)':<44} {result.in_process_rate:8.1f} documents/s "
+        f"(decode, normalize, extract, store in Postgres)"
+    )
+    print(
+        f"  {'in-process, without the store':<44} {result.without_store_rate:8.1f} documents/s "
+        f"(decode, normalize, extract)"
+    )
     for count, seconds in sorted(result.pipeline_s.items()):
         rate = result.pipeline_rate(count)
         line = (
             f"  {f'pipeline, {count} extract replica(s)':<44} {rate:8.1f} documents/s "
-            f"({seconds:.1f} s drop to last row; {rate / result.in_process_rate:.2f}× in-process"
+            f"({seconds:.1f} s drop to last row; {rate / result.in_process_rate:.2f}× in-process, "
+            f"{rate / result.without_store_rate:.2f}× in-process without the store"
         )
         if count != 1 and 1 in result.pipeline_s:
-            line += f", {rate / result.pipeline_rate(1):.2f}× one replica"
+            line += f"; {rate / result.pipeline_rate(1):.2f}× one replica"
         print(line + ")")
         net = result.pipeline_rate_without_wait(count)
         print(
@@ -350,11 +501,23 @@ def report(result: ThroughputFigures) -> None:
         )
         if count in result.first_row_s:
             flowing = result.flowing_rate(count)
-            print(
+            line = (
                 f"  {'  first row to last':<44} {flowing:8.1f} documents/s "
                 f"(first row {result.first_row_s[count]:.1f} s after the drop; "
-                f"{flowing / result.in_process_rate:.2f}× in-process)"
+                f"{flowing / result.in_process_rate:.2f}× in-process"
             )
+            if count != 1 and 1 in result.first_row_s:
+                line += f"; {flowing / result.flowing_rate(1):.2f}× one replica"
+            print(line + ")")
+    for count, seconds in sorted(result.extract_alone_s.items()):
+        label = f"extract stage alone, {count} replica(s)"
+        line = (
+            f"  {label:<44} {result.documents / seconds:8.1f} documents/s "
+            f"({seconds:.1f} s to hand on every normalized document, nothing else running"
+        )
+        if count != 1 and 1 in result.extract_alone_s:
+            line += f"; {result.extract_alone_s[1] / seconds:.2f}× one replica"
+        print(line + ")")
     if result.latencies_s:
         print(
             f"  single-file latency, drop to row ({len(result.latencies_s)} files): "

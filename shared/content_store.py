@@ -20,7 +20,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from shared.references import Detached, references
+from shared.contracts import ContentRef
+from shared.references import (
+    ContractT,
+    Detached,
+    Held,
+    MissingContent,
+    field_value,
+    referenced_fields,
+    references,
+)
 
 _ACKNOWLEDGE_AND_RELEASE = """
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
@@ -67,6 +76,32 @@ class ContentStore:
             values = await pipe.execute()
         return {key: value for key, value in zip(wanted, values, strict=True) if value is not None}
 
+    async def resolve(
+        self, message: ContractT, *, leave: Collection[str] = ()
+    ) -> tuple[ContractT, list[Held]]:
+        """The message with its referenced fields (but those named in `leave`) put back, and what they
+        were; MissingContent if one is gone.
+
+        One field at a time, each JSON dropped once read: a large document's texts and figures are
+        never all in memory twice over.
+        """
+        held: list[Held] = []
+        for name in referenced_fields(message):
+            if name in leave:
+                continue
+            ref = getattr(message, f"{name}_ref")
+            value = field_value(message, name, await self._client.hget(ref.key, "data"))
+            held.append(Held(value, ref))
+            message = message.model_copy(update={name: value, f"{name}_ref": None})
+        return message, held
+
+    async def fetch_one(self, ref: ContentRef) -> bytes:
+        """The JSON kept under `ref`; MissingContent if it is gone."""
+        data = await self._client.hget(ref.key, "data")
+        if data is None:
+            raise MissingContent(f"a field of this document ({ref.key}) is no longer kept")
+        return data if isinstance(data, bytes) else data.encode()
+
     async def acknowledge(
         self, stream: str, group: str, entries: Sequence[tuple[bytes | str, Sequence[str]]]
     ) -> None:
@@ -74,6 +109,20 @@ class ContentStore:
         if not entries:
             return
         async with self._client.pipeline(transaction=False) as pipe:
-            for entry_id, keys in entries:
-                await self._acknowledge(keys=[stream, *keys], args=[group, entry_id], client=pipe)
+            await self.queue_acknowledge(pipe, stream, group, entries)
             await pipe.execute()
+
+    async def queue_acknowledge(
+        self, pipe: Pipeline, stream: str, group: str, entries: Sequence[tuple[bytes | str, Sequence[str]]]
+    ) -> None:
+        """Queue in `pipe` the acknowledgement of each (entry id, keys it refers to), releasing the keys.
+
+        Entries that refer to nothing (small documents) take one plain XACK together; the script,
+        which makes Redis check that its scripts are loaded, only for those that do.
+        """
+        plain = [entry_id for entry_id, keys in entries if not keys]
+        if plain:
+            pipe.xack(stream, group, *plain)
+        for entry_id, keys in entries:
+            if keys:
+                await self._acknowledge(keys=[stream, *keys], args=[group, entry_id], client=pipe)

@@ -1,6 +1,7 @@
 """How a stage handles what one input stream delivers: new batches, and entries taken back, alone.
 
-- A batch is handled in parts bounded by bytes, each handed on and acknowledged before the next.
+- A batch is handled in parts bounded by bytes, each handed on and acknowledged before the next:
+  what a part hands on and the acknowledgement of its entries go in one MULTI, both or neither.
 - A failure that a server explains (Redis or Postgres away) is retried in place, with capped
   backoff and jitter, the entries kept in hand: not left for the reclaim timer. So are the
   acknowledgements, which a reconnect lets through.
@@ -33,7 +34,7 @@ from shared.settings import Settings
 from shared.streaming.dead_letters import dead_letter
 from shared.streaming.isolation import IsolatedAttempts, PastAttempts
 from shared.streaming.liveness import Heartbeat, keep_claimed
-from shared.streaming.publishing import publish_all
+from shared.streaming.publishing import Outgoing, queue_all
 from shared.streaming.reclaim import Entry, Reclaimer
 from shared.streams import Topology
 
@@ -90,8 +91,8 @@ class StageContext:
     metrics: StageMetrics
 
 
-# A part of a batch (raw messages), the pipeline to publish in, the stage's resource, its context.
-Handle = Callable[[list[Any], Any, ResourceT, StageContext], Awaitable[None]]
+# A part of a batch (raw messages), the stage's resource, its context → what the part hands on.
+Handle = Callable[[list[Any], ResourceT, StageContext], Awaitable[Outgoing]]
 
 
 class InputWork:
@@ -199,37 +200,39 @@ class InputWork:
         )
         log.error("%s: entry %s of %s dead-lettered: %s", stage, _text(entry_id), self.stream, reason)
 
-        async def publish() -> None:
-            async with self._client.pipeline() as pipe:
-                await publish_all(
-                    context.broker, pipe, [(context.topology.dead_letter, letter)], metrics=context.metrics
-                )
-
-        await self.retrying(publish)
-        await self._acknowledge([raw], [entry_id])
+        outgoing = Outgoing.letters(context.topology.dead_letter, [letter])
+        await self.retrying(lambda: self._hand_on(outgoing, [raw], [entry_id]))
         if self._attempts is not None:
             attempts = self._attempts
             await self.retrying(lambda: attempts.forget([entry_id]))
 
     async def _handle_and_acknowledge(self, raw: list[Any], ids: list[bytes]) -> None:
-        async def handle() -> None:
-            async with self._client.pipeline() as pipe:
-                await self._handle(raw, pipe, self._resource, self._context)
-
         self._heartbeat.working()
         try:
-            await self.retrying(handle)
+            outgoing = await self.retrying(lambda: self._handle(raw, self._resource, self._context))
         except LogicStuck as exc:
             self._heartbeat.record_error(exc)
             self._on_stuck(exc)
             raise
-        await self._acknowledge(raw, ids)
+        # Retried alone while Redis is away: the handling, which may have taken long, is not done again.
+        await self.retrying(lambda: self._hand_on(outgoing, raw, ids))
         self._heartbeat.acknowledged()
         self._heartbeat.clear_error()
 
-    async def _acknowledge(self, raw: list[Any], ids: list[bytes]) -> None:
+    async def _hand_on(self, outgoing: Outgoing, raw: list[Any], ids: list[bytes]) -> None:
+        """Publish what a part hands on and acknowledge its entries in one MULTI: one round trip, and
+        never one without the other. The contents it refers to are counted before its input's are
+        released, so that a text passed on is never deleted in between."""
+        context = self._context
         done = [(entry_id, referenced_keys(item)) for entry_id, item in zip(ids, raw, strict=True)]
-        await self.retrying(lambda: self._context.contents.acknowledge(self.stream, self.stage, done))
+        async with self._client.pipeline(transaction=True) as pipe:
+            context.contents.keep(pipe, (detached for _, detached in outgoing.messages), held=outgoing.held)
+            messages = ((stream, detached.message) for stream, detached in outgoing.messages)
+            _, letters = await queue_all(context.broker, pipe, messages)
+            await context.contents.queue_acknowledge(pipe, self.stream, self.stage, done)
+            await pipe.execute()
+        # Once Redis holds them: a hand-on retried after an outage counts once.
+        self.metrics.dead_lettered(letters)
         self.metrics.acknowledged(self.stream, len(ids))
 
 

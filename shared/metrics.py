@@ -64,12 +64,15 @@ class StageMetrics:
         for letter in letters:
             self._dead_letters.labels(stage=letter.stage).inc()
 
-    def stored(self, document: DocumentExtracted, *, now: datetime | None = None) -> None:
-        """A document stored or updated in Postgres: its figures, and how long since its file was dropped."""
+    def stored(
+        self, document: DocumentExtracted, *, figures: int | None = None, now: datetime | None = None
+    ) -> None:
+        """A document stored or updated in Postgres: its figures (`figures`, when they were not in the
+        message but read from their reference), and how long since its file was dropped."""
         if self._documents_stored is None or self._figures_stored is None or self._drop_to_stored is None:
             raise RuntimeError(f"{self.stage} stores no documents")
         self._documents_stored.inc()
-        self._figures_stored.inc(len(document.metrics))
+        self._figures_stored.inc(len(document.metrics) if figures is None else figures)
         # Only documents that say when their file arrived: one reprocessed, or published before
         # dropped_at existed, would count its age, not its latency.
         if document.dropped_at is not None:

@@ -46,9 +46,23 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
-def by_reference(message: ContractT, *, inline_bytes: int, key_prefix: str) -> Detached[ContractT]:
+@dataclass(frozen=True)
+class Held:
+    """A content an input message referred to, and its value once fetched."""
+
+    value: Any
+    ref: ContentRef
+
+
+def by_reference(
+    message: ContractT, *, inline_bytes: int, key_prefix: str, held: Sequence[Held] = ()
+) -> Detached[ContractT]:
     """The message as published: inline if its texts total at most `inline_bytes` (UTF-8), else by
-    reference."""
+    reference.
+
+    A field whose value is the very object fetched for `held` (a text passed through unchanged)
+    refers to the same key, without being serialised and hashed again: its key would be the same.
+    """
     fields = fields_by_reference(type(message))
     texts = [getattr(message, name) for name in fields if isinstance(getattr(message, name), str)]
     # A character is at least one byte: only texts that might fit are encoded to be measured.
@@ -59,15 +73,19 @@ def by_reference(message: ContractT, *, inline_bytes: int, key_prefix: str) -> D
     update: dict[str, Any] = {}
     contents: dict[str, bytes] = {}
     doc_id = getattr(message, "doc_id", "")
+    known = {id(item.value): item.ref for item in held}
     for name, empty in fields.items():
         value = getattr(message, name)
         if value == empty or getattr(message, f"{name}_ref") is not None:
             continue
-        data = _adapter(type(message), name).dump_json(value)
-        key = f"{key_prefix}:{doc_id}:{hashlib.sha256(data).hexdigest()[:32]}"
-        contents[key] = data
+        ref = known.get(id(value))
+        if ref is None:
+            data = _adapter(type(message), name).dump_json(value)
+            key = f"{key_prefix}:{doc_id}:{hashlib.sha256(data).hexdigest()[:32]}"
+            contents[key] = data
+            ref = ContentRef(key=key, size_bytes=len(data))
         update[name] = empty
-        update[f"{name}_ref"] = ContentRef(key=key, size_bytes=len(data))
+        update[f"{name}_ref"] = ref
     return Detached(message.model_copy(update=update), contents)
 
 
@@ -80,16 +98,25 @@ def references(message: BaseModel) -> list[ContentRef]:
 def resolved(message: ContractT, contents: Mapping[str, bytes]) -> ContractT:
     """The message with every referenced field put back from `contents` (key → JSON)."""
     update: dict[str, Any] = {}
-    for name in fields_by_reference(type(message)):
-        ref: ContentRef | None = getattr(message, f"{name}_ref")
-        if ref is None:
-            continue
-        data = contents.get(ref.key)
-        if data is None:
-            raise MissingContent(f"the {name} of this document ({ref.key}) is no longer kept")
-        update[name] = _adapter(type(message), name).validate_json(data)
+    for name in referenced_fields(message):
+        ref: ContentRef = getattr(message, f"{name}_ref")
+        update[name] = field_value(message, name, contents.get(ref.key))
         update[f"{name}_ref"] = None
     return message.model_copy(update=update) if update else message
+
+
+def referenced_fields(message: BaseModel) -> list[str]:
+    """The names of the fields a message carries by reference."""
+    names = fields_by_reference(type(message))
+    return [name for name in names if getattr(message, f"{name}_ref") is not None]
+
+
+def field_value(message: BaseModel, name: str, data: bytes | str | None) -> Any:
+    """The value of the referenced field `name` from its JSON; MissingContent if it was not found."""
+    if data is None:
+        ref: ContentRef = getattr(message, f"{name}_ref")
+        raise MissingContent(f"the {name} of this document ({ref.key}) is no longer kept")
+    return _adapter(type(message), name).validate_json(data)
 
 
 def referenced_keys(raw: Any) -> list[str]:

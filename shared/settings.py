@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     inbox: Path = Field(default=Path("inbox"), description="folder the ingest stage watches")
     stream_prefix: str = Field(default="wenming", description="prefix of every stream name")
     consumer_name: str = Field(default_factory=_default_consumer_name)
-    batch_size: int = Field(default=64, ge=1, le=10_000, description="messages read per batch")
+    batch_size: int = Field(default=16, ge=1, le=10_000, description="messages read per batch")
     batch_bytes: int = Field(
         default=1024 * 1024,
         ge=1,

@@ -37,7 +37,7 @@ from shared.streaming.groups import (
     retire_consumer,
 )
 from shared.streaming.liveness import beating
-from shared.streaming.publishing import build_broker
+from shared.streaming.publishing import Outgoing, build_broker
 from shared.streaming.reclaim import Reclaimer
 from shared.streams import Topology
 from shared.transform import transform_batch
@@ -223,13 +223,11 @@ class TransformStage(Generic[InT, ResourceT]):
         async def open_resource(settings: Settings, _stopping: asyncio.Event) -> ResourceT:
             return await anyio.to_thread.run_sync(self.build_resource, settings)
 
-        async def handle(raw: list[Any], pipe: Any, resource: ResourceT, context: StageContext) -> None:
+        async def handle(raw: list[Any], resource: ResourceT, context: StageContext) -> Outgoing:
             def transform(document: InT) -> BaseModel:
                 return self.transform(document, resource)
 
-            await transform_batch(
-                context.broker,
-                pipe,
+            return await transform_batch(
                 raw,
                 self.model,
                 transform,
@@ -239,9 +237,7 @@ class TransformStage(Generic[InT, ResourceT]):
                 logic=logic,
                 contents=context.contents,
                 inline_bytes=context.settings.inline_text_bytes,
-                retrying=context.retrying,
                 working=context.working,
-                metrics=context.metrics,
             )
 
         return ConsumingStage(

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from faststream.redis import RedisBroker
 from pydantic import BaseModel
-from redis.asyncio.client import Pipeline
 
 from shared.content_store import ContentStore
 from shared.logic_thread import LogicStuck, LogicThread, TooSlow
-from shared.metrics import StageMetrics
-from shared.references import Detached, MissingContent, by_reference, references, resolved
+from shared.references import Detached, Held, MissingContent, by_reference
 from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_contracts
-from shared.streaming.publishing import publish_all
+from shared.streaming.publishing import Outgoing
 from shared.streams import Topology
 
 log = logging.getLogger(__name__)
@@ -24,8 +21,6 @@ ContractT = TypeVar("ContractT", bound=BaseModel)
 
 
 async def transform_batch(
-    broker: RedisBroker,
-    pipe: Pipeline,
     raw_messages: Sequence[Any],
     model: type[ContractT],
     transform: Callable[[ContractT], BaseModel],
@@ -36,41 +31,40 @@ async def transform_batch(
     logic: LogicThread,
     contents: ContentStore,
     inline_bytes: int,
-    retrying: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
     working: Callable[[], None],
-    metrics: StageMetrics,
-) -> None:
-    """Validate a batch, transform each document with pure logic, and publish the results in one go.
+) -> Outgoing:
+    """Validate a batch and transform each document with pure logic: the results, to hand on in one go.
 
-    Referenced texts are fetched before the transform and results over `inline_bytes` published by
+    Referenced texts are fetched before the transform and results over `inline_bytes` go by
     reference. Bad data (an invalid message, a text no longer kept, a document the logic rejects or
-    takes longer than its bound on) becomes a dead letter and is acknowledged with the batch; a
-    Redis error leaves the whole batch pending.
+    takes longer than its bound on) becomes a dead letter, handed on with the batch; a Redis error
+    leaves the whole batch pending.
     """
     parsed, invalid = parse_contracts(model, raw_messages)
-    outgoing: list[tuple[str, BaseModel]] = [
-        (topology.dead_letter, dead_letter(stage, reason, raw)) for raw, reason in invalid
+    results: list[tuple[str, Detached[Any]]] = [
+        (topology.dead_letter, Detached(dead_letter(stage, reason, raw), {})) for raw, reason in invalid
     ]
-    fetched = await contents.fetch(ref.key for document in parsed for ref in references(document))
-    valid: list[ContractT] = []
+    valid: list[tuple[ContractT, list[Held]]] = []
     for document in parsed:
         try:
-            valid.append(resolved(document, fetched))
+            valid.append(await contents.resolve(document))
         except MissingContent as exc:
-            outgoing.append((topology.dead_letter, document_letter(stage, str(exc), document)))
-    held = set(fetched)
-    fetched.clear()  # the JSON of a large document's texts is not kept through the transform
+            results.append((topology.dead_letter, Detached(document_letter(stage, str(exc), document), {})))
+    # Kept already (our unacknowledged input refers to them): only their count goes up.
+    held_keys = {item.ref.key for _, held in valid for item in held}
     key_prefix = topology.contents
 
-    def transform_one(document: ContractT) -> Detached[Any]:
-        return by_reference(transform(document), inline_bytes=inline_bytes, key_prefix=key_prefix)
+    def transform_one(document: ContractT, held: list[Held]) -> Detached[Any]:
+        return by_reference(transform(document), inline_bytes=inline_bytes, key_prefix=key_prefix, held=held)
 
-    results: list[tuple[str, Detached[Any]]] = []
-    for document in valid:
+    # Each input let go of once handled: a large document's texts are not held past their turn.
+    valid.reverse()
+    while valid:
+        document, held = valid.pop()
         working()
         try:
             # One document at a time on the logic's thread: the event loop stays free for reads and acks.
-            results.append((target, await logic.run(transform_one, document)))
+            results.append((target, await logic.run(transform_one, document, held)))
         except TooSlow as exc:
             log.error("%s gave up on %s after %gs", stage, file_name(document), logic.limit_s)
             reason = f"{stage} took longer than {logic.limit_s:g}s on this document and gave up"
@@ -85,11 +79,4 @@ async def transform_batch(
             results.append(
                 (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
             )
-    outgoing.extend((stream, detached.message) for stream, detached in results)
-
-    async def hand_on() -> None:
-        contents.keep(pipe, (detached for _, detached in results), held=held)
-        await publish_all(broker, pipe, outgoing, metrics=metrics)
-
-    # Retried alone while Redis is away: the transform, which may have taken long, is not done again.
-    await retrying(hand_on)
+    return Outgoing(results, frozenset(held_keys))

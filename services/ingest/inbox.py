@@ -88,6 +88,16 @@ class StabilityTracker:
     def waiting(self) -> bool:
         return bool(self._seen)
 
+    def next_due(self, now: float) -> float | None:
+        """Seconds until the first file still settling has looked the same for `min_age`, if it stays
+        so; None when none is settling."""
+        settling = [
+            seen.unchanged_since + self.min_age - now
+            for seen in self._seen.values()
+            if now - seen.unchanged_since < self.min_age
+        ]
+        return max(0.0, min(settling)) if settling else None
+
 
 # Room for "-NN" and the ".error.txt" written beside a failed file, within the usual 255-byte limit.
 _NAME_BYTES = 255 - len("-99" + ERROR_SUFFIX)

@@ -30,6 +30,8 @@ from shared.contracts import DeadLetter, DocumentIngested, FileFacts
 log = logging.getLogger(__name__)
 
 Outcome = DocumentIngested | DeadLetter
+# Past a file's due time, so that the look after the wait finds it settled, not a hair short.
+_SETTLE_S = 0.02
 Publish = Callable[[list[Outcome]], Awaitable[None]]
 Claim = Callable[[str], Awaitable[bool]]
 Release = Callable[[str], Awaitable[None]]
@@ -119,17 +121,26 @@ class InboxWatcher:
                         log.info("inbox scans work again")
                         failing = None
                     self.on_scan[1]()
-                # Files that are still settling need a prompt second look; otherwise wait for an event.
-                timeout = (
-                    min(self._rescan_interval, max(0.2, self._tracker.min_age / 2))
-                    if self._tracker.waiting
-                    else self._rescan_interval
-                )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout)
+                    await asyncio.wait_for(self._changed.wait(), self._next_look())
                 self._changed.clear()
         finally:
             events.cancel()
+
+    def _next_look(self) -> float:
+        """Seconds until the next scan unless an event comes first.
+
+        As soon as the first file still settling has settled (a change to it is an event, and brings
+        the look forward); soon, for files settled but not taken (claimed by another replica, or
+        waiting for their sidecar); otherwise at the rescan interval.
+        """
+        now = time.monotonic()
+        dues = [due for due in (self._tracker.next_due(now), self._sidecars.next_due(now)) if due is not None]
+        if dues:
+            return min(self._rescan_interval, min(dues) + _SETTLE_S)
+        if self._tracker.waiting:
+            return min(self._rescan_interval, max(0.2, self._tracker.min_age / 2))
+        return self._rescan_interval
 
     def prepare(self) -> None:
         """Create the inbox and its done/ and failed/ folders."""

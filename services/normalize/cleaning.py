@@ -246,9 +246,7 @@ def _continues(logical: str, physical: str, following: str, wrap: int | None) ->
     return not _headline_like(logical)
 
 
-_DATE_OR_TIME_END = re.compile(
-    r"(?:(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}:\d{2}(?::\d{2})?)$"
-)
+_DATE_OR_TIME_END = re.compile(r"(?:(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}:\d{2}(?::\d{2})?)$")
 
 
 def _headline_like(line: str) -> bool:

@@ -13,15 +13,17 @@ from pydantic import SecretStr
 from sqlalchemy.exc import DBAPIError
 
 from services.store.database import DocumentStore, is_bad_data, is_server_away, migrate_database
+from services.store.figures import StreamedFigures
+from services.store.repository import StoreOutcome
 from services.store.schema import SchemaNotReady
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.handling import StageContext
-from shared.references import MissingContent, references, resolved
+from shared.references import MissingContent
 from shared.servers import Server, StoppedWhileWaiting, server_address, wait_until_up
 from shared.settings import Settings
 from shared.stage import ConsumingStage, StageInput, create_stage_app
 from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts
-from shared.streaming.publishing import publish_all
+from shared.streaming.publishing import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -73,44 +75,64 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value else None
 
 
-async def store_documents(raw: list[Any], pipe: Any, store: DocumentStore, context: StageContext) -> None:
-    """One transaction per document; what Postgres refuses for its content is dead-lettered."""
+async def store_documents(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:
+    """The part in one transaction; if Postgres refuses it for its content, each document in its own,
+    and what is refused dead-lettered."""
     parsed, invalid = parse_contracts(DocumentExtracted, raw)
     letters = [dead_letter(context.stage, reason, item) for item, reason in invalid]
-    fetched = await context.contents.fetch(ref.key for document in parsed for ref in references(document))
     documents: list[DocumentExtracted] = []
+    # Figures kept by reference are parsed one at a time as they are stored, never all as objects.
+    streamed: dict[str, StreamedFigures] = {}
     for document in parsed:
         try:
-            documents.append(resolved(document, fetched))
+            # One document's references at a time: a large one's JSON is not all in memory at once.
+            resolved, _ = await context.contents.resolve(document, leave=("metrics",))
+            if resolved.metrics_ref is not None:
+                streamed[resolved.doc_id] = StreamedFigures(
+                    await context.contents.fetch_one(resolved.metrics_ref)
+                )
+            documents.append(resolved)
         except MissingContent as exc:
             letters.append(document_letter(context.stage, str(exc), document))
-    fetched.clear()  # the JSON of a large document is not kept while it is stored
-    for document in documents:
-        try:
-            outcome = await anyio.to_thread.run_sync(store.store, document)
-            log.info("%s %s (%d metrics)", outcome, document.file_name, len(document.metrics))
-            if outcome in ("stored", "updated"):
-                context.metrics.stored(document)
-        except DBAPIError as exc:
-            if not is_bad_data(exc):
-                raise  # the database, not the document: the batch stays pending
-            reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
-            letters.append(document_letter(context.stage, reason, document))
-    await publish_all(
-        context.broker,
-        pipe,
-        [(context.topology.dead_letter, letter) for letter in letters],
-        metrics=context.metrics,
-    )
+    try:
+        if documents:
+            outcomes = await anyio.to_thread.run_sync(store.store_many, documents, streamed)
+            _stored(context, documents, outcomes, streamed)
+    except DBAPIError as exc:
+        if not is_bad_data(exc):
+            raise  # the database, not the documents: the part stays pending
+        for document in documents:
+            try:
+                outcomes = await anyio.to_thread.run_sync(store.store_many, [document], streamed)
+                _stored(context, [document], outcomes, streamed)
+            except DBAPIError as exc:
+                if not is_bad_data(exc):
+                    raise
+                reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
+                letters.append(document_letter(context.stage, reason, document))
+    return Outgoing.letters(context.topology.dead_letter, letters)
 
 
-async def record_dead_letters(
-    raw: list[Any], _pipe: Any, store: DocumentStore, context: StageContext
+def _stored(
+    context: StageContext,
+    documents: list[DocumentExtracted],
+    outcomes: list[StoreOutcome],
+    streamed: dict[str, StreamedFigures],
 ) -> None:
+    """Say what became of each document committed, in the log and the metrics."""
+    for document, outcome in zip(documents, outcomes, strict=True):
+        figures = streamed[document.doc_id].count if document.doc_id in streamed else len(document.metrics)
+        log.info("%s %s (%s metrics)", outcome, document.file_name, figures)
+        if outcome in ("stored", "updated"):
+            context.metrics.stored(document, figures=figures)
+
+
+async def record_dead_letters(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:
     """Every dead letter of the pipeline into ingest_log, in one transaction."""
     letters, invalid = parse_contracts(DeadLetter, raw)
     letters += [dead_letter(context.stage, reason, item) for item, reason in invalid]
     await anyio.to_thread.run_sync(store.record_failures, letters)
+    return Outgoing()
 
 
 def database(settings: Settings) -> list[Server]:

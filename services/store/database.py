@@ -1,8 +1,9 @@
-"""The store's Postgres side: built once per process, then one transaction per document."""
+"""The store's Postgres side: built once per process, then one transaction per group of documents."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -15,6 +16,7 @@ from sqlmodel import Session, create_engine
 
 from services.store import repository
 from services.store.access import READER_ROLE, WRITER_ROLE, set_role_password
+from services.store.figures import StreamedFigures
 from services.store.regions import load_divisions, regions_from_divisions
 from services.store.repository import StoreOutcome
 from services.store.schema import (
@@ -26,7 +28,6 @@ from services.store.schema import (
     schema_revision,
     sqlalchemy_url,
 )
-from services.store.search import index_passages
 from shared.contracts import DeadLetter, DocumentExtracted
 
 log = logging.getLogger(__name__)
@@ -141,14 +142,22 @@ class DocumentStore:
             raise
 
     def store(self, document: DocumentExtracted) -> StoreOutcome:
-        """One transaction per document: all its rows or none."""
-        passages = index_passages(document.text)
-        with Session(self.engine) as session:
-            outcome = repository.store_document(
-                session, document=document, passages=passages, now=datetime.now(UTC)
+        """One transaction for the document: all its rows or none."""
+        return self.store_many([document])[0]
+
+    def store_many(
+        self,
+        documents: Sequence[DocumentExtracted],
+        streamed: Mapping[str, StreamedFigures] | None = None,
+    ) -> list[StoreOutcome]:
+        """One transaction for the documents: all their rows or none; each one's outcome, in order.
+
+        `streamed`: by document id, the figures of those whose `metrics` are still a reference.
+        """
+        with self.engine.begin() as connection:
+            return repository.store_documents(
+                connection, documents=documents, now=datetime.now(UTC), streamed=streamed
             )
-            session.commit()
-        return outcome
 
     def record_failures(self, letters: list[DeadLetter]) -> None:
         with Session(self.engine) as session:

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+import psycopg
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import delete, select, tuple_
+from psycopg import sql
+from sqlalchemy import Connection, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
+from services.store.figures import StreamedFigures
 from services.store.regions import Region
-from services.store.search import IndexedPassage
+from services.store.search import index_passages
 from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow, PassageRow, RegionRow
-from shared.contracts import DeadLetter, DocumentExtracted
+from shared.contracts import DeadLetter, DocumentExtracted, Metric
 
 StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
-# Rows sent per INSERT: a long report's figures are built and sent a slice at a time.
-_ROWS_PER_INSERT = 2_000
 
 
 def judge_version(stored: str | None, incoming: str) -> StoreOutcome:
@@ -35,99 +36,173 @@ def judge_version(stored: str | None, incoming: str) -> StoreOutcome:
     return "updated" if newer else "stale"
 
 
-def store_document(
-    session: Session, *, document: DocumentExtracted, passages: Sequence[IndexedPassage], now: datetime
-) -> StoreOutcome:
-    """Upsert a document and replace its metrics and passages, in the caller's transaction; safe to repeat.
+def store_documents(
+    connection: Connection,
+    *,
+    documents: Sequence[DocumentExtracted],
+    now: datetime,
+    streamed: Mapping[str, StreamedFigures] | None = None,
+) -> list[StoreOutcome]:
+    """Upsert documents and replace their metrics and passages, in the caller's transaction; safe to repeat.
 
-    A message from an older extractor (a redelivery, or a replica not yet upgraded) never
-    replaces the figures of a newer one.
+    `streamed` gives, by document id, the figures of documents whose `metrics` are still a reference.
+
+    One statement per table for the whole group, rows streamed with COPY: per-row INSERTs cost a
+    round trip and the ORM's bookkeeping each, which made a 15 MB report take half a minute. A
+    message from an older extractor (a redelivery, or a replica not yet upgraded) never replaces
+    the figures of a newer one; a document given twice is judged against the first.
     """
-    # The row lock makes concurrent stores of one document take turns; a first store of the same
-    # document by two replicas is serialised by the upsert's conflict handling instead.
-    stored = session.execute(
-        select(col(Document.extractor_version)).where(col(Document.id) == document.doc_id).with_for_update()
-    ).scalar_one_or_none()
-    outcome = judge_version(stored, document.extractor_version)
-    if outcome in ("stored", "updated"):
-        _upsert_document(session, document=document, now=now)
-        _replace_rows(
-            session,
-            PassageRow,
-            document.doc_id,
-            (
-                {
-                    "document_id": document.doc_id,
-                    "ordinal": n,
-                    "start_offset": p.start,
-                    "text": p.text,
-                    "search_terms": p.terms,
-                }
-                for n, p in enumerate(passages)
-            ),
-        )
-        _replace_rows(
-            session,
-            MetricRow,
-            document.doc_id,
-            (
-                {
-                    "document_id": document.doc_id,
-                    "ordinal": ordinal,
-                    "value": metric.value,
-                    "value_max": metric.value_max,
-                    "unit_kind": metric.unit_kind,
-                    "measure_word": metric.measure_word,
-                    "qualifier": metric.qualifier,
-                    "change": metric.change,
-                    "indicator": metric.indicator,
-                    "subject": metric.subject,
-                    "city": metric.city,
-                    "place_code": metric.place_code,
-                    "place_level": metric.place_level,
-                    "place_basis": metric.place_basis,
-                    "year": metric.year,
-                    "surface": metric.surface,
-                    "start_offset": metric.start,
-                    "end_offset": metric.end,
-                    "sentence": metric.sentence,
-                }
-                for ordinal, metric in enumerate(document.metrics)
-            ),
-        )
-    session.add(
-        IngestLogEntry(
-            doc_id=document.doc_id,
-            file_name=document.file_name,
-            status=outcome,
-            stage="store",
-            reason=None,
-            logged_at=now,
-        )
+    # The row locks make concurrent stores of one document take turns; taken in id order, so that two
+    # replicas storing overlapping groups cannot deadlock. A first store of the same document by two
+    # replicas is serialised by the upsert's conflict handling instead.
+    ids = sorted({document.doc_id for document in documents})
+    locked = connection.execute(
+        select(col(Document.id), col(Document.extractor_version))
+        .where(col(Document.id).in_(ids))
+        .order_by(col(Document.id))
+        .with_for_update()
     )
-    return outcome
+    stored: dict[str, str | None] = {doc_id: version for doc_id, version in locked}
+    outcomes: list[StoreOutcome] = []
+    written: dict[str, DocumentExtracted] = {}
+    for document in documents:
+        outcome = judge_version(stored.get(document.doc_id), document.extractor_version)
+        if outcome in ("stored", "updated"):
+            stored[document.doc_id] = document.extractor_version
+            written[document.doc_id] = document
+        outcomes.append(outcome)
+    if written:
+        replaced = [written[doc_id] for doc_id in sorted(written)]
+        _upsert_documents(connection, documents=replaced, now=now)
+        for table in (PassageRow, MetricRow):
+            connection.execute(delete(table).where(col(table.document_id).in_(list(written))))
+        _copy_rows(connection, PassageRow, _PASSAGE_COLUMNS, _passage_rows(replaced))
+        streamed = streamed or {}
+        _copy_rows(connection, MetricRow, _METRIC_COLUMNS, _metric_rows(replaced, streamed))
+        for doc_id in streamed.keys() & written.keys():  # counted only as they were sent
+            connection.execute(
+                update(Document).where(col(Document.id) == doc_id).values(metric_count=streamed[doc_id].count)
+            )
+    connection.execute(
+        insert(IngestLogEntry),
+        [
+            {
+                "doc_id": document.doc_id,
+                "file_name": document.file_name,
+                "status": outcome,
+                "stage": "store",
+                "reason": None,
+                "logged_at": now,
+            }
+            for document, outcome in zip(documents, outcomes, strict=True)
+        ],
+    )
+    return outcomes
 
 
-def _replace_rows(
-    session: Session,
+_PASSAGE_COLUMNS = ("document_id", "ordinal", "start_offset", "text", "search_terms")
+_METRIC_COLUMNS = (
+    "document_id",
+    "ordinal",
+    "value",
+    "value_max",
+    "unit_kind",
+    "measure_word",
+    "qualifier",
+    "change",
+    "indicator",
+    "subject",
+    "city",
+    "place_code",
+    "place_level",
+    "place_basis",
+    "year",
+    "surface",
+    "start_offset",
+    "end_offset",
+    "sentence",
+)
+
+
+def _passage_rows(documents: Iterable[DocumentExtracted]) -> Iterator[tuple[Any, ...]]:
+    # Made one at a time as COPY sends them: a long report's passages and their terms are never all
+    # in memory at once.
+    for document in documents:
+        for ordinal, passage in enumerate(index_passages(document.text)):
+            yield document.doc_id, ordinal, passage.start, passage.text, passage.terms
+
+
+def _metric_rows(
+    documents: Iterable[DocumentExtracted], streamed: Mapping[str, StreamedFigures]
+) -> Iterator[tuple[Any, ...]]:
+    for document in documents:
+        metrics: Iterable[Metric] = streamed.get(document.doc_id, document.metrics)
+        for ordinal, m in enumerate(metrics):
+            yield (
+                document.doc_id,
+                ordinal,
+                m.value,
+                m.value_max,
+                m.unit_kind,
+                m.measure_word,
+                m.qualifier,
+                m.change,
+                m.indicator,
+                m.subject,
+                m.city,
+                m.place_code,
+                m.place_level,
+                m.place_basis,
+                m.year,
+                m.surface,
+                m.start,
+                m.end,
+                m.sentence,
+            )
+
+
+def _copy_rows(
+    connection: Connection,
     table: type[PassageRow] | type[MetricRow],
-    document_id: str,
-    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
 ) -> None:
-    """A document's rows of `table`, all replaced: a re-extraction may find fewer or other figures.
+    """Stream rows into `table` with COPY, on the transaction's own connection."""
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection), "the store runs on psycopg 3"
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(str(table.__tablename__)), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    try:
+        # psycopg's own writer waits for the server every megabyte: rows are made only as fast as
+        # Postgres takes them in (indexing a passage costs it more than making it costs us), so a
+        # long report's passages are never queued up in memory.
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        # As SQLAlchemy wraps the errors of every other statement, for the store to tell bad data
+        # from a database away.
+        raise DBAPIError.instance(statement.as_string(driver), None, exc, psycopg.Error) from exc
 
-    Inserted as plain rows, not ORM objects: a 15 MB report has tens of thousands of figures, and
-    the ORM's per-object bookkeeping (and fetching back every id) made that take seconds per 10,000.
-    """
-    session.execute(delete(table).where(col(table.document_id) == document_id))
-    rows = iter(rows)
-    while chunk := list(itertools.islice(rows, _ROWS_PER_INSERT)):
-        session.execute(insert(table), chunk)
+
+def _upsert_documents(
+    connection: Connection, *, documents: Sequence[DocumentExtracted], now: datetime
+) -> None:
+    rows = [_document_row(document, now=now) for document in documents]
+    statement = insert(Document)
+    kept = {"id", "stored_at"}
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={key: statement.excluded[key] for key in rows[0] if key not in kept},
+    )
+    # The rows as parameters, not in the statement: compiled once per process, not once per batch.
+    connection.execute(statement, rows)
 
 
-def _upsert_document(session: Session, *, document: DocumentExtracted, now: datetime) -> None:
+def _document_row(document: DocumentExtracted, *, now: datetime) -> dict[str, Any]:
     meta = document.metadata
-    values: dict[str, Any] = {
+    return {
         "id": document.doc_id,
         "file_name": document.file_name,
         "title": meta.title,
@@ -147,13 +222,6 @@ def _upsert_document(session: Session, *, document: DocumentExtracted, now: date
         "stored_at": now,
         "updated_at": now,
     }
-    statement = insert(Document).values(**values)
-    kept = {"id", "stored_at"}
-    statement = statement.on_conflict_do_update(
-        index_elements=["id"],
-        set_={key: statement.excluded[key] for key in values if key not in kept},
-    )
-    session.execute(statement)
 
 
 def log_failure(session: Session, *, letter: DeadLetter) -> None:

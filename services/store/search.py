@@ -11,7 +11,9 @@ analyst wants to read next to a hit.
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+")
@@ -31,8 +33,8 @@ def search_terms(text: str) -> str:
     """Space-separated index terms: bigrams of each run of Han characters, other words whole."""
     terms: list[str] = []
     for run in _RUN.findall(text):
-        if _HAN.match(run) and len(run) > 1:
-            terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+        if len(run) > 1 and _HAN.match(run):
+            terms.extend(map(operator.add, run, run[1:]))  # each character with the next
         else:
             terms.append(run.lower())
     return " ".join(terms)
@@ -69,6 +71,7 @@ class IndexedPassage:
     terms: str
 
 
-def index_passages(text: str) -> list[IndexedPassage]:
-    """The passages of a document's text, each with its index terms."""
-    return [IndexedPassage(p.start, p.text, search_terms(p.text)) for p in split_passages(text)]
+def index_passages(text: str) -> Iterator[IndexedPassage]:
+    """The passages of a document's text, each with its index terms, made as they are asked for."""
+    for passage in split_passages(text):
+        yield IndexedPassage(passage.start, passage.text, search_terms(passage.text))

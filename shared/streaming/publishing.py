@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from faststream.redis import RedisBroker
 from pydantic import BaseModel
@@ -11,6 +13,7 @@ from redis.asyncio.client import Pipeline
 
 from shared.contracts import DeadLetter
 from shared.metrics import StageMetrics
+from shared.references import Detached
 from shared.servers import redis_is_away
 from shared.settings import Settings
 from shared.streams import dead_letter_counter
@@ -54,6 +57,17 @@ async def publish_all(
     metrics: StageMetrics | None,
 ) -> None:
     """Publish many messages in one round trip, dead letters counted; raises if Redis refused any."""
+    count, letters = await queue_all(broker, pipe, messages)
+    if count:
+        await pipe.execute()
+    if metrics is not None:  # once Redis holds them: a publish retried after an outage counts once
+        metrics.dead_lettered(letters)
+
+
+async def queue_all(
+    broker: RedisBroker, pipe: Pipeline, messages: Iterable[tuple[str, BaseModel]]
+) -> tuple[int, list[DeadLetter]]:
+    """Queue the messages' XADDs in `pipe` (and a count per dead letter): how many, and the dead letters."""
     count = 0
     letters: list[DeadLetter] = []
     for stream, message in messages:
@@ -62,7 +76,17 @@ async def publish_all(
             await pipe.incr(dead_letter_counter(stream))
             letters.append(message)
         count += 1
-    if count:
-        await pipe.execute()
-    if metrics is not None:  # once Redis holds them: a publish retried after an outage counts once
-        metrics.dead_lettered(letters)
+    return count, letters
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a stage hands on for a part of a batch: (stream, message) pairs, each message with the
+    contents it refers to, and the content keys its input referred to (kept already)."""
+
+    messages: list[tuple[str, Detached[Any]]] = field(default_factory=list)
+    held: frozenset[str] = frozenset()
+
+    @staticmethod
+    def letters(stream: str, letters: Iterable[DeadLetter]) -> Outgoing:
+        return Outgoing([(stream, Detached(letter, {})) for letter in letters])

@@ -461,3 +461,59 @@ def test_wenming_migrate_brings_a_new_database_up_to_date(
         engine.dispose()
     assert {"documents", "metrics", "indicators", "regions"} <= tables
     assert indicators > 0
+
+
+async def test_a_document_postgres_refuses_is_dead_lettered_and_its_batch_stored(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    engine = sa.create_engine(sqlalchemy_url(settings.require_database_url()))
+    good, refused, other = "8" * 64, "9" * 64, "a1" * 32
+    figure = _extracted(refused).metrics[0].model_copy(update={"year": 2**40})  # over metrics.year's integer
+    # Published before the store starts, so that it reads them as one batch.
+    async with RedisBroker(settings.redis_url) as broker:
+        for message in (
+            _extracted(good),
+            _extracted(refused).model_copy(update={"metrics": (figure,)}),
+            _extracted(other),
+            _extracted(good),  # the same document twice in one batch: stored once, then unchanged
+        ):
+            await broker.publish(message, stream=topology.extracted)
+    async with running_store(settings):
+        await _logged(engine, refused, 1)
+        await _logged(engine, good, 2)
+        await _logged(engine, other, 1)
+    with engine.connect() as conn:
+        logged = conn.execute(
+            sa.text("SELECT doc_id, status, reason FROM ingest_log ORDER BY id"),
+        ).all()
+    statuses = sorted((doc_id, status) for doc_id, status, _ in logged)
+    assert statuses == sorted([(good, "stored"), (good, "unchanged"), (other, "stored"), (refused, "failed")])
+    assert next(reason for doc_id, _, reason in logged if doc_id == refused).startswith("store rejected:")
+    assert _count(engine, "SELECT count(*) FROM documents") == 2
+    assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=good) == 2
+    assert _count(engine, "SELECT count(*) FROM metrics WHERE document_id = :d", d=refused) == 0
+    engine.dispose()
+
+
+def test_one_transaction_judges_each_version_against_the_one_before(database_url: str) -> None:
+    store = DocumentStore(database_url)
+    doc_id = "b2" * 32
+    try:
+        outcomes = store.store_many(
+            [
+                _extracted(doc_id, version="1", figures=2),
+                _extracted(doc_id, version="2", figures=1),
+                _extracted(doc_id, version="1", figures=2),
+            ]
+        )
+        assert outcomes == ["stored", "updated", "stale"]
+        assert store.store_many([_extracted(doc_id, version="2", figures=1)]) == ["unchanged"]
+        with store.engine.connect() as conn:
+            version, count = conn.execute(
+                sa.text("SELECT extractor_version, metric_count FROM documents WHERE id = :d"), {"d": doc_id}
+            ).one()
+            figures = conn.execute(
+                sa.text("SELECT count(*) FROM metrics WHERE document_id = :d"), {"d": doc_id}
+            ).scalar_one()
+        assert (version, count, figures) == ("2", 1, 1)
+    finally:
+        store.close()

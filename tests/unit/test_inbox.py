@@ -37,6 +37,21 @@ def test_a_file_is_taken_only_after_it_stops_changing() -> None:
     assert tracker.is_stable("a.txt", size=20, mtime_ns=2, now=2.0)
 
 
+def test_the_next_look_is_due_when_the_first_settling_file_has_settled() -> None:
+    tracker = StabilityTracker(min_age=1.0)
+    assert tracker.next_due(now=0.0) is None
+    tracker.is_stable("a.txt", size=10, mtime_ns=1, now=0.0)
+    tracker.is_stable("b.txt", size=10, mtime_ns=1, now=0.3)
+    assert tracker.next_due(now=0.4) == pytest.approx(0.6)
+    tracker.is_stable("a.txt", size=20, mtime_ns=2, now=0.5)  # grew: it settles later than b.txt
+    assert tracker.next_due(now=0.5) == pytest.approx(0.8)
+    # Settled and not taken (claimed elsewhere, say): not due again, so no scan in a tight loop.
+    assert tracker.is_stable("b.txt", size=10, mtime_ns=1, now=1.3)
+    assert tracker.next_due(now=1.3) == pytest.approx(0.2)
+    assert tracker.next_due(now=1.6) is None
+    assert tracker.waiting
+
+
 def test_no_minimum_age_takes_files_at_once() -> None:
     assert StabilityTracker(min_age=0).is_stable("a.txt", size=1, mtime_ns=1, now=0.0)
 

@@ -19,6 +19,7 @@ from shared.contracts import (
 )
 from shared.offsets import OffsetMap
 from shared.references import (
+    Held,
     MissingContent,
     by_reference,
     document_bytes,
@@ -119,6 +120,28 @@ def test_the_same_text_is_one_key_whichever_stage_refers_to_it() -> None:
     second = by_reference(normalized(LARGE), inline_bytes=LIMIT, key_prefix=PREFIX).message
     assert first.original_text_ref == second.original_text_ref
     assert second.text_ref is not None and second.text_ref != second.original_text_ref
+
+
+def test_a_text_passed_on_unchanged_keeps_its_key_and_is_not_written_again() -> None:
+    first = by_reference(normalized(LARGE), inline_bytes=LIMIT, key_prefix=PREFIX)
+    arrived = resolved(first.message, first.contents)
+    assert first.message.original_text_ref is not None and first.message.text_ref is not None
+    held = [
+        Held(arrived.original_text, first.message.original_text_ref),
+        Held(arrived.text, first.message.text_ref),
+    ]
+    passed_on = extracted(LARGE, 1_000).model_copy(
+        update={"original_text": arrived.original_text, "text": arrived.text}
+    )
+    reused = by_reference(passed_on, inline_bytes=LIMIT, key_prefix=PREFIX, held=held)
+    computed = by_reference(passed_on, inline_bytes=LIMIT, key_prefix=PREFIX)
+    assert reused.message == computed.message  # the same keys as serialising the texts again gives
+    assert reused.message.metrics_ref is not None
+    assert set(reused.contents) == {reused.message.metrics_ref.key}  # only the new field is written
+    # An equal text that is not the object fetched is serialised: identity, not equality, is trusted.
+    copied = passed_on.model_copy(update={"text": "".join(list(arrived.text))})
+    again = by_reference(copied, inline_bytes=LIMIT, key_prefix=PREFIX, held=held)
+    assert again.message == computed.message and len(again.contents) == 2
 
 
 def test_a_content_no_longer_kept_is_named() -> None:
