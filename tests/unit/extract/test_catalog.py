@@ -274,3 +274,13 @@ def test_a_level_indicator_takes_the_level_not_the_change(
     matcher: IndicatorMatcher, sentence: str, value: float, code: str | None
 ) -> None:
     assert indicators(matcher, sentence) == [(value, code)]
+
+
+def test_every_trigger_of_the_catalog_compiles() -> None:
+    """Patterns compile when first used; a trigger the catalog cannot express must fail here, not on a
+    document."""
+    from services.extract.catalog import load_catalog
+
+    patterns = [pattern for indicator in load_catalog() for _, pattern in indicator.patterns]
+    assert patterns
+    assert all(pattern.compiled.groupindex for pattern in patterns)  # each has its numeral slot
