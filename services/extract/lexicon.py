@@ -12,11 +12,30 @@ from __future__ import annotations
 import logging
 import marshal
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
-import jieba
+
+def _import_jieba_without_pkg_resources() -> ModuleType:
+    """jieba imports the deprecated pkg_resources (a tenth of a second or more at every start) only to
+    open its own data files, and opens them directly when that import fails: make it fail while jieba
+    loads, and only then."""
+    if "pkg_resources" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
+jieba = _import_jieba_without_pkg_resources()
 
 MIN_FREQUENCY = 5
 _UNKNOWN = "x"
@@ -41,7 +60,7 @@ class Lexicon:
 
     def __init__(self, *, min_frequency: int = MIN_FREQUENCY, folder: Path | None = None) -> None:
         folder = folder or cache_dir()
-        path = _common_words(Path(jieba.__file__).parent / "dict.txt", folder, min_frequency)
+        path = _common_words(Path(str(jieba.__file__)).parent / "dict.txt", folder, min_frequency)
         self._tags: dict[str, str] = _tags_of(path)
         jieba.setLogLevel(logging.WARNING)
         self._tokenizer = jieba.Tokenizer(str(path))
