@@ -20,18 +20,17 @@ class PhraseIndex(Generic[ValueT]):
             if phrase:  # an empty phrase would be found everywhere
                 values.setdefault(phrase, []).append(value)
         self._values = [tuple(found) for found in values.values()]
-        phrases = list(values)
-        self._overlapping = ahocorasick_rs.AhoCorasick(phrases) if phrases else None
-        self._longest = (
-            ahocorasick_rs.AhoCorasick(phrases, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
-            if phrases
-            else None
-        )
+        self._phrases = list(values)
+        # Each index is asked one way only: its automaton is built when first asked, not both at start.
+        self._overlapping: ahocorasick_rs.AhoCorasick | None = None
+        self._longest: ahocorasick_rs.AhoCorasick | None = None
 
     def find_all(self, text: str) -> list[tuple[int, int, tuple[ValueT, ...]]]:
         """Every occurrence of every phrase, overlapping ones included."""
-        if self._overlapping is None:
+        if not self._phrases:
             return []
+        if self._overlapping is None:
+            self._overlapping = ahocorasick_rs.AhoCorasick(self._phrases)
         values = self._values
         return [
             (start, end, values[index])
@@ -40,8 +39,12 @@ class PhraseIndex(Generic[ValueT]):
 
     def find_longest(self, text: str) -> list[tuple[int, int, tuple[ValueT, ...]]]:
         """Occurrences that do not overlap, from the left, the longest phrase where several start together."""
-        if self._longest is None:
+        if not self._phrases:
             return []
+        if self._longest is None:
+            self._longest = ahocorasick_rs.AhoCorasick(
+                self._phrases, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+            )
         values = self._values
         matches = self._longest.find_matches_as_indexes(text)
         return [(start, end, values[index]) for index, start, end in matches]
