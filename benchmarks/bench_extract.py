@@ -24,15 +24,22 @@ SEEDS = ROOT / "tests" / "data" / "reference" / "seeds"
 
 
 def generated_documents(count: int, seed: int = 7) -> list[str]:
-    """`count` report-like documents: a seed's title, then paragraphs drawn from all the seeds."""
+    """`count` seed-sized report-like documents: a seed's title, then paragraphs drawn from all the seeds
+    until the document is as long as that seed, so that sizes follow the real reports'."""
     reports = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
     paragraphs = [p for report in reports for p in report.split("\n") if len(p.strip()) > 20]
     rng = random.Random(seed)
     documents = []
     for n in range(count):
-        title = reports[n % len(reports)].split("\n", 1)[0]
-        body = rng.sample(paragraphs, k=min(12, len(paragraphs)))
-        documents.append("\n".join([title, *body]))
+        report = reports[n % len(reports)]
+        lines = [report.split("\n", 1)[0]]
+        size = len(lines[0])
+        for paragraph in rng.sample(paragraphs, k=len(paragraphs)):
+            if size >= len(report):
+                break
+            lines.append(paragraph)
+            size += len(paragraph) + 1
+        documents.append("\n".join(lines))
     return documents
 
 

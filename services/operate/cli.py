@@ -179,7 +179,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"wenming serve {args.stage}: {exc}", file=sys.stderr)
         return 2
     app = importlib.import_module(f"services.{args.stage}.app").create_app(settings)
-    _configure_logging(args.verbose)
+    _configure_logging(args.verbose, stage=args.stage)
     from services.operate.endpoint import EndpointError, serve_endpoint
 
     try:  # before anything else starts: a port taken ends the stage at once, in one line
@@ -330,14 +330,18 @@ def _load_settings(command: str, *, inbox: Path | None = None) -> Settings:
     return settings.model_copy(update={"inbox": inbox}) if inbox else settings
 
 
-def _configure_logging(verbose: bool) -> None:
-    """Warnings and errors only, or everything with -v; plain lines, never colour codes."""
+def _configure_logging(verbose: bool, *, stage: str | None = None) -> None:
+    """Warnings and errors only, or everything with -v; plain lines, never colour codes. A stage names
+    itself in every line: under `wenming up` four stages write to one terminal."""
     import logging
 
+    who = f"{stage}: " if stage else ""
     if verbose:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format=f"%(asctime)s {who}%(levelname)s %(name)s: %(message)s"
+        )
     else:
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.WARNING, format=f"{who}%(levelname)s %(name)s: %(message)s")
     # Alembic announces each of its plugins: noise even with -v.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # A server coming back is worth a line as much as its going away, quiet or not.

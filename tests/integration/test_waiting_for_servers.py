@@ -78,6 +78,8 @@ def test_a_stage_started_before_redis_waits_for_it(
     log_file = tmp_path / f"{stage}.log"
     with stage_process(stage, env, log_file) as process:
         _stays_up_waiting(process, log_file, f"waiting for Redis at 127.0.0.1:{port}")
+        # Four stages share one terminal under `wenming up`: the line names its stage.
+        assert f"{stage}: WARNING shared.servers: waiting for Redis" in log_file.read_text(encoding="utf-8")
         # An orchestrator asking meanwhile is told why, in one line.
         status, line = health(metrics_port)
         assert status == 503 and line.count("\n") == 1
