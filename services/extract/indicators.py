@@ -131,9 +131,7 @@ class IndicatorMatcher:
                 # Tagging the clause's words costs: only when a borrowed noun would name an indicator.
                 borrowed = self._match_figure(*args, True, pattern_hits, occurrences)
                 match = borrowed if borrowed is not None and lacks_noun(i) else None
-            results.append(
-                match or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True)
-            )
+            results.append(match or self._match_figure(*args, False, pattern_hits, reworded, own_clause=True))
         return results
 
     def _keyword_occurrences(
