@@ -24,6 +24,8 @@ class IndicatorMatcher:
     # Rates per area or per head, and norms per unit ('每个社区配备4—6人'), are not the totals the catalog
     # counts.
     _DENSITY = re.compile(r"密度|人均|平均|每平方|每万人|每千人|每百人|占比|每(?:个|名|位|户|处|所|家|条)")
+    # The average of a rate is still that rate ('满意率平均为92.6%').
+    _PERCENT_DENSITY = re.compile(r"密度|人均|每平方|每万人|每千人|每百人|占比|每(?:个|名|位|户|处|所|家|条)")
 
     def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators
@@ -216,7 +218,8 @@ class IndicatorMatcher:
     ) -> Match | None:
         """The best evidence for a figure; with `own_clause`, only evidence inside its own clause counts."""
         c_start, c_end = clause
-        if self._DENSITY.search(compact, c_start, c_end):
+        density = self._PERCENT_DENSITY if fig.unit_kind == "percent" else self._DENSITY
+        if density.search(compact, c_start, c_end):
             return None
         # '优良天数332天，同比增加9天': a change on last year is not the level an indicator measures.
         change_only = bool(_YEAR_ON_YEAR.search(compact[c_start : fig.start]))
@@ -292,10 +295,20 @@ def _modifier_changes_meaning(
     c_start, c_end = clause
     pos = compact.find(literal, c_start, c_end)
     while pos >= 0:
-        if compact[c_start:pos].endswith(modifiers):
+        before = compact[c_start:pos]
+        if before.endswith(modifiers) or _described_after(before, modifiers):
             return True
         pos = compact.find(literal, pos + 1, c_end)
     return False
+
+
+def _described_after(before: str, modifiers: tuple[str, ...]) -> bool:
+    """'新招募的大学生志愿者': the modifier, then '的' and a short description of the same people."""
+    head, mark, description = before.rpartition("的")
+    return bool(mark) and len(description) <= _DESCRIPTION_MAX and head.endswith(modifiers)
+
+
+_DESCRIPTION_MAX = 6
 
 
 def _lacks_noun(

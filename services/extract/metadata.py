@@ -43,9 +43,22 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
+# An official document (公文): the issuing body's line ('…文明办公室', '…文明委文件'), its number, then the
+# title '关于…的通报'; its full title is the body's name followed by that line.
+_ISSUER = re.compile(r"^[\u4e00-\u9fff（）()]{2,40}?(?:办公室|委员会|人民政府|文明办|文明委|宣传部|局|厅)(?:文件)?$")
+_OFFICIAL_TITLE = re.compile(
+    r"^关于.{2,60}的(?:通报|通知|报告|意见|决定|方案|函|公告|通告|纪要|总结|批复|请示|办法|规划|计划)$"
+)
+_OFFICIAL_HEAD_LINES = 4
+
+
 def find_title(text: str) -> str | None:
-    """The headline: the line right above the byline's date, else the first real line."""
+    """The headline: an official document's title, the line right above the byline's date, else the first
+    real line."""
     lines = head_lines(text)
+    official = _official_title(lines)
+    if official is not None:
+        return official
     for i, line in enumerate(lines[:_BYLINE_LINES]):
         if _DATE_LINE.search(line) and len(line) <= 80:
             for candidate in reversed(lines[:i]):
@@ -60,6 +73,16 @@ def find_title(text: str) -> str | None:
         if len(line) < 6:
             continue  # an account's or a column's name ('银川文明') above the title
         return line if len(line) <= 80 and "。" not in line else None
+    return None
+
+
+def _official_title(lines: list[str]) -> str | None:
+    for i, line in enumerate(lines[:_OFFICIAL_HEAD_LINES]):
+        if _OFFICIAL_TITLE.match(line):
+            issuer = next((head for head in reversed(lines[:i]) if _ISSUER.match(head)), None)
+            if issuer is None:
+                return line
+            return issuer.removesuffix("文件") + line
     return None
 
 

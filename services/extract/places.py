@@ -18,6 +18,8 @@ _FEATURE_AFTER = re.compile(
 _LIST_GLUE = frozenset({"、", "和", "与", "及", "，"})
 _BRACKETED_LABEL = re.compile(r"^[【\[〔][^】\]〕]{1,10}[】\]〕]")
 _DATELINE_AFTER = re.compile(r"讯|电|\d{1,2}月\d{1,2}日电")
+# What may stand between a clause's start and a bare county name that is its subject.
+_COUNTY_LEAD = re.compile(r"\s*(?:(?:19|20)\d{2}年度?[，,]?)?(?:在|而|其中|同时)?$")
 
 
 class PlaceResolver:
@@ -155,6 +157,15 @@ class PlaceResolver:
         county_city = place.level == "county" and self._gazetteer.full_name(place).endswith("市")
         if county_city and any(
             parent in context and parent.level == "prefecture" for parent in place.parents
+        ):
+            return place
+        # A county named bare as the subject opening a clause ('泽州新建…', '2024年，阳城…') inside its own
+        # city's report. Not a district: their short names are words ('前进', '光明', '向阳').
+        county = place.level == "county" and self._gazetteer.full_name(place).endswith("县")
+        if (
+            county
+            and _COUNTY_LEAD.match(self._text, _clause_start(self._text, mention.start), mention.start)
+            and any(parent in context and parent.level == "prefecture" for parent in place.parents)
         ):
             return place
         return None

@@ -11,7 +11,15 @@ from shared.contracts import PlaceBasis
 from .gazetteer import Place
 from .page import Page, Spotted
 from .places import PlaceResolver, collapse_chains, main_place, most_specific
-from .scoping import LIST_AFTER, TOPIC_LEAD, clause_places, distributed_places, national_figures, whole_place
+from .scoping import (
+    LIST_AFTER,
+    TOPIC_LEAD,
+    WHOLE_AFTER,
+    clause_places,
+    distributed_places,
+    national_figures,
+    whole_place,
+)
 from .sentences import LIST_MARKS, Paragraph, Sentence, heading_level
 
 # '区里还投入…', '该县…': a sentence opening on the district or county just named goes on about it.
@@ -181,8 +189,8 @@ def _read_sentence(
         place = state.quote_place
     if place is fallback:
         place = _street_place(sentence.compact, streets, fallback) or place
-    if place is fallback and state.local is not None and _refers_back(sentence.compact, state.local):
-        place = state.local
+    if place is fallback:
+        place = _referred_back(sentence.compact, (state.local, fallback, section_place)) or place
     if place is not fallback:
         state.local = place
     if sentence.position == 0 and place is not section_place:
@@ -192,7 +200,6 @@ def _read_sentence(
 
 _SEGMENT_HEAD_MAX = 20
 _VENUE = re.compile(r"(?:市|县|区)?(?:召开|举行|举办|开幕|启动|落幕)")
-_WHOLE_AFTER = re.compile(r"全(?:市|省|区|县|州|盟|旗)")
 # A province named as the body that speaks ('省委', '省文明办') is not the subject of the figures.
 _ORGAN_AFTER = re.compile(
     r"(?:省|自治区)?(?:委|政府|人大|政协|文明办|文明委|宣传部|党委|人民|日报|卫视|新闻)"
@@ -269,7 +276,7 @@ def _sentence_place(
     for mention, place in named:
         lead = "".join(ch for ch in resolver.text[sentence.start : mention.start] if not ch.isspace())
         at_lead = bool(TOPIC_LEAD.match(lead))
-        if at_lead and _WHOLE_AFTER.match(resolver.text, mention.end):
+        if at_lead and WHOLE_AFTER.match(resolver.text, mention.end):
             return place  # '深圳全市…', '福建全省…': the place named is the whole the sentence speaks for
         if _NEIGHBOUR_AFTER.match(resolver.text, mention.end):
             continue
@@ -303,9 +310,16 @@ def _sentence_place(
     return fallback
 
 
-def _refers_back(compact: str, local: Place) -> bool:
+def _referred_back(compact: str, in_force: tuple[Place | None, ...]) -> Place | None:
+    """The district or county that '区里…', '县文明办…' opening the sentence goes on about: the nearest in
+    force (the last one a sentence was led by, then the paragraph's, then the section's) of that kind."""
     m = _BACK_REFERENCE.match(compact)
-    return m is not None and local.level == "county" and local.name.endswith(m.group("level"))
+    if m is None:
+        return None
+    for place in in_force:
+        if place is not None and place.level == "county" and place.name.endswith(m.group("level")):
+            return place
+    return None
 
 
 def _streets_of(resolver: PlaceResolver) -> dict[str, Place]:

@@ -20,6 +20,8 @@ _LEAD_BODY = (
     r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
     r"|(?:截至|截止到?)(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:底|末)?[,，]"
     r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"
+    # '城市管理方面，2025年阜新市…': the date may come after an opening clause too.
+    r"(?:(?:19|20)\d{2}年度?[,，]?)?"
     r"(?:记者)?(?:在|由|据|从|以)?"
     r"(?:(?:与|和|同)[^，,。；;]{1,10}(?:相邻|毗邻|接壤|相连|一江之隔)的)?"
 )
@@ -28,9 +30,12 @@ TOPIC_LEAD = re.compile(rf"^{_LEAD_BODY}$")
 # '全市…', '今年一季度，全市…': a sentence or clause about the whole city, district or province.
 _WHOLE_LEAD = re.compile(rf"^{_LEAD_BODY}(?P<scope>全市|全省|全区|全县)")
 # A clause of a sentence opened by a place of its own ('…380万元，抚州市…5.2亿元').
-_CLAUSE_LEAD = re.compile(r"^(?:其中|另外|此外|同时|而|在|以)?$")
+# '…，最高的盘锦市达到97.3%': the place singled out of a ranking is the clause's subject.
+_CLAUSE_LEAD = re.compile(r"^(?:其中|另外|此外|同时|而|在|以|(?:其中)?(?:最高|最低|最多|最少|最快|最好)的)?$")
 # A place that opens a list ('濂溪区、九江经开区、市城管局等5个单位') is one of several, not the topic.
 LIST_AFTER = re.compile(r"\s*(?:、|和|与|及)")
+# '深圳全市…', '湖南全省…': the place named speaks for its whole.
+WHOLE_AFTER = re.compile(r"全(?:市|省|区|县|州|盟|旗)")
 
 
 def whole_place(compact: str, place: Place | None, section_place: Place | None) -> Place | None:
@@ -40,14 +45,14 @@ def whole_place(compact: str, place: Place | None, section_place: Place | None) 
         return None
     scope = m.group("scope")
     # '在全省率先…' in a city's report compares the city: it is still the city's figure. Without 在, a
-    # district's '全市…' is its city's whole.
+    # district's '全市…' is its city's whole, and a city's '全省…' its province's.
     comparing = compact[: m.start("scope")].endswith("在")
     for candidate in (place, section_place):
         if candidate is None:
             continue
         for level in (candidate, *reversed(candidate.parents)):
             outside = section_place is not None and not level.is_within(section_place)
-            if level is not candidate and outside and (comparing or scope != "全市"):
+            if level is not candidate and outside and (comparing or scope not in ("全市", "全省")):
                 break
             if scope == "全省" and level.level == "province":
                 return level
@@ -102,7 +107,8 @@ def clause_places(
             and _CLAUSE_LEAD.match(compact[clause_start:start])
         ):
             parent_city = named != section_place and mention.suffixed and named.level == "prefecture"
-            if section_place is not None and (
+            whole = WHOLE_AFTER.match(resolver.text, mention.end) is not None
+            if section_place is not None and not whole and (
                 (section_place.is_within(named) and not parent_city)
                 or LIST_AFTER.match(resolver.text, mention.end)
             ):

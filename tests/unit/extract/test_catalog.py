@@ -215,6 +215,7 @@ def test_a_reworded_catalog_phrase_is_found_by_its_words(matcher: IndicatorMatch
         "评选星级志愿者200名。",
         "新招募志愿者5000名。",  # an addition, not the total
         "新增注册志愿者2万名。",
+        "今年新招募的青年志愿者有3000多名。",  # the modifier, then '的' and who they are
     ],
 )
 def test_a_modifier_of_the_counted_people_blocks_the_stock_indicator(
@@ -284,3 +285,10 @@ def test_every_trigger_of_the_catalog_compiles() -> None:
     patterns = [pattern for indicator in load_catalog() for _, pattern in indicator.patterns]
     assert patterns
     assert all(pattern.compiled.groupindex for pattern in patterns)  # each has its numeral slot
+
+
+def test_the_average_of_a_rate_is_that_rate_but_an_average_count_is_not_the_total(
+    matcher: IndicatorMatcher,
+) -> None:
+    assert indicators(matcher, "各区群众满意率平均为92.6%。") == [(92.6, "governance.satisfaction_rate")]
+    assert [code for _, code in indicators(matcher, "平均每个社区有注册志愿者300名。")] == [None]

@@ -354,3 +354,52 @@ def test_an_ambiguous_place_given_with_the_file_is_not_guessed(extractor: Extrac
         extractor, "今年新建口袋公园20个。", file_facts=FileFacts(place="鼓楼区")
     )
     assert (metric.city, metric.place_basis) == (None, "none")
+
+
+# -- scopes named with the place, back-references, dashes, rankings, counties named bare -----------------
+
+_LUJIANG = "庐江：文明创建见实效\n\n庐江县持续推进文明城市创建。合肥市各县区同步推进。\n\n"
+
+
+@pytest.mark.parametrize(
+    ("page", "body", "surface", "city"),
+    [
+        # '合肥全市…' on a county's page: the city named with 全市 speaks for its whole.
+        (_LUJIANG, "新建驿站12个。据了解，合肥全市注册志愿者达到120万人。", "120万人", "合肥市"),
+        # '县文明办…' goes on about the county in force, though the sentence before spoke of the city.
+        (
+            _LUJIANG,
+            "据了解，合肥全市注册志愿者达到120万人。县文明办负责人表示，年内将再建驿站20个。",
+            "20个",
+            "合肥市庐江县",
+        ),
+        # A dash opens a clause of its own, led by its own place.
+        (
+            _LUJIANG,
+            "与相邻的肥西县相比，庐江县仍有差距——肥西县注册志愿者已超过20万名。",
+            "超过20万名",
+            "合肥市肥西县",
+        ),
+        # A year may follow an opening clause before the sentence's place.
+        (_HEFEI, "城市管理方面，2024年蜀山区清理小广告3000余处。", "3000余处", "合肥市蜀山区"),
+        # '全省…' in a city's report is the province's figure, unless the city is compared with it.
+        (_HEFEI, "全省注册志愿者达到1300万人。", "1300万人", "安徽省"),
+        (_HEFEI, "合肥市在全省率先建成新时代文明实践站1400个。", "1400个", "合肥市"),
+        # The place singled out of a ranking is its clause's subject.
+        (_HEFEI, "各区满意率平均为92%，最高的蜀山区达到97.3%。", "97.3%", "合肥市蜀山区"),
+        # A county of the page's city, named bare as the subject of a clause.
+        (_HEFEI, "庐江新建农贸市场6个。", "6个", "合肥市庐江县"),
+        (_HEFEI, "2024年，肥西新建口袋公园9个；肥东改造老旧小区15个。", "15个", "合肥市肥东县"),
+    ],
+)
+def test_scopes_back_references_dashes_rankings_and_bare_counties(
+    extractor: Extractor, page: str, body: str, surface: str, city: str
+) -> None:
+    metric = by_surface(extract(extractor, page + body))[surface]
+    assert metric.city == city
+
+
+def test_a_districts_bare_short_name_is_a_word_not_the_district(extractor: Extractor) -> None:
+    # 佳木斯 has districts named 前进区 and 向阳区: '前进', '向阳' alone are words.
+    text = "佳木斯：文明之花处处开\n\n佳木斯市持续推进文明城市创建。\n\n向阳新建驿站5个。\n"
+    assert by_surface(extract(extractor, text))["5个"].city == "佳木斯市"

@@ -10,9 +10,13 @@ First contact, before any rule was written from them (2026-11-30):
   recall 0.940, qualifier 1.0, city 0.865, year 0.883, indicator 0.912, change 1.0, value_max 1.0.
 - fresh2 (16 documents, 271 figures), at the same time: precision 0.981, recall 0.956, qualifier 0.996,
   city 0.988, year 0.969, indicator 0.965, change 1.0, value_max 1.0.
-General rules were then written from dev, from the probes and from final: those three are tuned now, and
-their thresholds below only keep what was reached. fresh2 is held out: no rule has been written from it,
-and it is held to the targets for unseen text.
+- fresh3 (16 documents, 298 required figures; 2026-12-01, written by a helper session that never saw the
+  extractor), scored before any rule was written from it: precision 1.0, recall 0.993, qualifier 1.0,
+  city 0.939, year 0.919 (0.929 once three lines were brought to the seeds' convention for running totals),
+  indicator 0.966, change 0.997, value_max 1.0.
+General rules were then written from dev, from the probes, from final and from fresh3: those four are
+tuned now, and their thresholds below only keep what was reached. fresh2 is held out: no rule has been
+written from it, and it is held to the targets for unseen text.
 """
 
 from __future__ import annotations
@@ -57,6 +61,16 @@ TUNED = {
         "city_acc": 0.97,
         "year_acc": 0.98,
         "indicator_acc": 0.93,
+        "change_acc": 0.99,
+        "value_max_acc": 0.99,
+    },
+    "fresh3": {
+        "precision": 0.99,
+        "recall": 0.99,
+        "qualifier_acc": 0.99,
+        "city_acc": 0.98,
+        "year_acc": 0.98,
+        "indicator_acc": 0.96,
         "change_acc": 0.99,
         "value_max_acc": 0.99,
     },

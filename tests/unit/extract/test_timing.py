@@ -240,3 +240,30 @@ def test_the_bylines_date_wins_over_a_date_in_the_body() -> None:
 def test_a_date_in_the_body_is_not_the_publication_date() -> None:
     text = "某市文明创建纪实\n\n某市于1959年10月1日建市，今年新建公园20个。\n"
     assert read_page_facts(text).published_on is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An official document: the issuing body, its number, then '关于…的通报' gives the year.
+        (
+            "安徽省文明办\n关于2024年度文明城市创建工作的通报\n\n皖文明办〔2025〕2号\n\n各市文明委：\n\n"
+            "全省注册志愿者达到1300万人。\n",
+            [2024],
+        ),
+        # A running total carries no year of its own, not even the title's (as the seeds' gold has it);
+        # a span within the title's year is that year's.
+        ("合肥市2024年上半年创建工作进展\n\n截至6月底，全市注册志愿者达到120万人。累计清理小广告3000处。\n", [None, None]),
+        ("合肥市2019年度工作情况\n\n12月份以来，转载稿件20篇。\n", [2019]),
+        # Nor does a total over several years.
+        ("“十四五”以来合肥创建综述（2021—2025年）\n\n“十四五”以来，全市累计投入资金30亿元。五年来新建公园80个。\n", [None, None]),
+        ("合肥市2024年工作总结\n\n近年来，全市累计新建公园80个。\n", [None]),
+    ],
+)
+def test_official_titles_and_running_totals(text: str, expected: list[int | None]) -> None:
+    assert years(text) == expected
+
+
+def test_an_official_documents_full_title_is_its_issuer_and_its_subject() -> None:
+    text = "河南省精神文明建设委员会办公室\n关于2024年度创建工作的通知\n\n豫文明办〔2025〕1号\n\n各市文明办：\n"
+    assert read_page_facts(text).title == "河南省精神文明建设委员会办公室关于2024年度创建工作的通知"
