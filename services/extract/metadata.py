@@ -45,7 +45,9 @@ def _lines(text: str) -> list[str]:
 
 # An official document (公文): the issuing body's line ('…文明办公室', '…文明委文件'), its number, then the
 # title '关于…的通报'; its full title is the body's name followed by that line.
-_ISSUER = re.compile(r"^[\u4e00-\u9fff（）()]{2,40}?(?:办公室|委员会|人民政府|文明办|文明委|宣传部|局|厅)(?:文件)?$")
+_ISSUER = re.compile(
+    r"^[\u4e00-\u9fff（）()]{2,40}?(?:办公室|委员会|人民政府|文明办|文明委|宣传部|局|厅)(?:文件)?$"
+)
 _OFFICIAL_TITLE = re.compile(
     r"^关于.{2,60}的(?:通报|通知|报告|意见|决定|方案|函|公告|通告|纪要|总结|批复|请示|办法|规划|计划)$"
 )

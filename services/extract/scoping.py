@@ -107,8 +107,8 @@ def clause_places(
             and _CLAUSE_LEAD.match(compact[clause_start:start])
         ):
             parent_city = named != section_place and mention.suffixed and named.level == "prefecture"
-            whole = WHOLE_AFTER.match(resolver.text, mention.end) is not None
-            if section_place is not None and not whole and (
+            names_whole = WHOLE_AFTER.match(resolver.text, mention.end) is not None
+            if section_place is not None and not names_whole and (
                 (section_place.is_within(named) and not parent_city)
                 or LIST_AFTER.match(resolver.text, mention.end)
             ):

@@ -361,7 +361,9 @@ def test_the_store_as_the_writer_waits_for_the_owners_migration(
             assert log.count(waiting) == 1 and "Traceback" not in log, log
             # Word for word the line the README shows, but for the server's address.
             [logged] = [line for line in log.splitlines() if waiting in line]
-            shown_lines = re.findall(r"^store: WARNING shared\.servers: waiting for .*$", _roles_section(), re.M)
+            shown_lines = re.findall(
+                r"^store: WARNING shared\.servers: waiting for .*$", _roles_section(), re.M
+            )
             [shown] = shown_lines
             address = server_address(env["WENMING_DATABASE_URL"], 5432)
             assert logged == shown.replace("postgres:5432", address)

@@ -253,10 +253,17 @@ def test_a_date_in_the_body_is_not_the_publication_date() -> None:
         ),
         # A running total carries no year of its own, not even the title's (as the seeds' gold has it);
         # a span within the title's year is that year's.
-        ("合肥市2024年上半年创建工作进展\n\n截至6月底，全市注册志愿者达到120万人。累计清理小广告3000处。\n", [None, None]),
+        (
+            "合肥市2024年上半年创建工作进展\n\n截至6月底，全市注册志愿者达到120万人。累计清理小广告3000处。\n",
+            [None, None],
+        ),
         ("合肥市2019年度工作情况\n\n12月份以来，转载稿件20篇。\n", [2019]),
         # Nor does a total over several years.
-        ("“十四五”以来合肥创建综述（2021—2025年）\n\n“十四五”以来，全市累计投入资金30亿元。五年来新建公园80个。\n", [None, None]),
+        (
+            "“十四五”以来合肥创建综述（2021—2025年）\n\n“十四五”以来，全市累计投入资金30亿元。"
+            "五年来新建公园80个。\n",
+            [None, None],
+        ),
         ("合肥市2024年工作总结\n\n近年来，全市累计新建公园80个。\n", [None]),
     ],
 )
@@ -265,5 +272,7 @@ def test_official_titles_and_running_totals(text: str, expected: list[int | None
 
 
 def test_an_official_documents_full_title_is_its_issuer_and_its_subject() -> None:
-    text = "河南省精神文明建设委员会办公室\n关于2024年度创建工作的通知\n\n豫文明办〔2025〕1号\n\n各市文明办：\n"
+    text = (
+        "河南省精神文明建设委员会办公室\n关于2024年度创建工作的通知\n\n豫文明办〔2025〕1号\n\n各市文明办：\n"
+    )
     assert read_page_facts(text).title == "河南省精神文明建设委员会办公室关于2024年度创建工作的通知"
