@@ -133,7 +133,8 @@ def payload_summary(payload: Mapping[str, Any] | None) -> list[str]:
     if payload is None:
         return ["(none kept: an ingest letter, or one from before messages were kept)"]
     lines = []
-    for name, value in payload.items():
+    # In an order a person reads (Postgres keeps a JSON object's keys in an order of its own).
+    for name, value in sorted(payload.items(), key=lambda item: _field_order(item[0])):
         if name.endswith("_ref") and isinstance(value, dict):
             lines.append(
                 f"{name}: by reference, {value.get('key')} ({value.get('size_bytes')} bytes), not kept"
@@ -153,6 +154,13 @@ def reprocess_summary(total: int, outcomes: Mapping[str, int], seconds: float) -
         f"{outcomes.get(name, 0)} {name}" for name in ("updated", "unchanged", "stale", "failed")
     )
     return f"reprocessed {total} documents in {seconds:.1f}s: {counted}"
+
+
+_FIRST_FIELDS = ("doc_id", "file_name", "format", "encoding", "size_bytes", "script", "extractor_version")
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    return (_FIRST_FIELDS.index(name), "") if name in _FIRST_FIELDS else (len(_FIRST_FIELDS), name)
 
 
 def _cut(text: str, limit: int) -> str:
