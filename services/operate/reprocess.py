@@ -30,6 +30,7 @@ from shared.settings import Settings
 PUBLISH_BATCH = 16
 POLL_S = 0.5
 QUIET_WARNING_S = 30.0
+LOG_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -144,15 +145,19 @@ async def _wait_for_store(
     engine: Engine, before: int, doc_ids: Sequence[str], progress: TextIO
 ) -> dict[str, str]:
     outcomes: dict[str, str] = {}
-    last_change = time.monotonic()
+    last_change = last_line = time.monotonic()
     warned = False
     while len(outcomes) < len(doc_ids):
         await asyncio.sleep(POLL_S)
         found = await asyncio.to_thread(outcomes_since, engine, before, doc_ids)
-        if len(found) > len(outcomes):
+        changed = len(found) > len(outcomes)
+        if changed:
             last_change, warned = time.monotonic(), False
         outcomes = found
-        _say(progress, f"stored {len(outcomes)}/{len(doc_ids)}")
+        # Redrawn on a terminal; elsewhere (a log) a line when it moved, at most every few seconds.
+        if progress.isatty() or (changed and time.monotonic() - last_line >= LOG_EVERY_S):
+            last_line = time.monotonic()
+            _say(progress, f"stored {len(outcomes)}/{len(doc_ids)}", end="" if progress.isatty() else "\n")
         if not warned and time.monotonic() - last_change > QUIET_WARNING_S:
             _say(
                 progress,
