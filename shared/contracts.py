@@ -132,6 +132,11 @@ class DocumentIngested(Contract):
         "drop-to-stored latency; None in messages from before it was carried, or not from the inbox",
     )
     file_facts: FileFacts | None = None
+    reprocess: bool = Field(
+        default=False,
+        description="published by `wenming reprocess`: the store replaces the document's figures even "
+        "when its extractor version is the one already stored",
+    )
     original_text_ref: ContentRef | None = None
 
     @model_validator(mode="after")
@@ -165,6 +170,11 @@ class DocumentNormalized(Contract):
         "drop-to-stored latency; None in messages from before it was carried, or not from the inbox",
     )
     file_facts: FileFacts | None = None
+    reprocess: bool = Field(
+        default=False,
+        description="published by `wenming reprocess`: the store replaces the document's figures even "
+        "when its extractor version is the one already stored",
+    )
     original_text_ref: ContentRef | None = None
     text_ref: ContentRef | None = None
     offset_runs: tuple[OffsetRun, ...] | None = Field(
@@ -213,6 +223,14 @@ class DocumentExtracted(Contract):
         description="when ingest first saw the file as it was taken (its last change): the start of "
         "drop-to-stored latency; None in messages from before it was carried, or not from the inbox",
     )
+    file_facts: FileFacts | None = Field(
+        default=None, description="what came with the file, kept with the document for reprocessing"
+    )
+    reprocess: bool = Field(
+        default=False,
+        description="published by `wenming reprocess`: the store replaces the document's figures even "
+        "when its extractor version is the one already stored",
+    )
     original_text_ref: ContentRef | None = None
     text_ref: ContentRef | None = None
     metrics_ref: ContentRef | None = None
@@ -224,7 +242,10 @@ class DocumentExtracted(Contract):
 
 
 class DeadLetter(Contract):
-    """Input a stage could not use, with the reason; acknowledged, never retried."""
+    """Input a stage could not use, with the reason; acknowledged, never retried by the stage.
+
+    With its `payload`, `wenming dlq replay` publishes the message again once the cause is fixed.
+    """
 
     schema_version: Literal[1] = 1
     stage: str
@@ -236,3 +257,11 @@ class DeadLetter(Contract):
         default=None, description="the exception's type, when the stage raised one"
     )
     trace: str | None = Field(default=None, description="the last frames of its traceback, innermost last")
+    stream: str | None = Field(
+        default=None, description="the stream the failing message was read from; None for ingest's files"
+    )
+    payload: dict[str, Any] | None = Field(
+        default=None,
+        description="the message as it was read, to publish again once the cause is fixed; its large "
+        "fields may be references (`<field>_ref`), which the store puts back before it keeps the letter",
+    )

@@ -19,16 +19,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from faststream.redis import RedisBroker
 
 from shared.content_store import ContentStore
+from shared.contracts import DeadLetter
 from shared.logic_thread import LogicStuck
 from shared.metrics import StageMetrics
-from shared.references import document_bytes, referenced_keys, smallest_first
+from shared.references import Detached, document_bytes, referenced_keys, smallest_first
 from shared.servers import Watch, retry_while_away
 from shared.settings import Settings
 from shared.streaming.dead_letters import dead_letter
@@ -196,7 +197,7 @@ class InputWork:
         how = f"last with {past.error_type}" if past.error_type else "killed each time, with no exception"
         reason = f"{stage} crashed {past.unfinished} times handling this message alone ({how})"
         letter = dead_letter(stage, reason, raw).model_copy(
-            update={"error_type": past.error_type, "trace": past.trace}
+            update={"error_type": past.error_type, "trace": past.trace, "stream": self.stream}
         )
         log.error("%s: entry %s of %s dead-lettered: %s", stage, _text(entry_id), self.stream, reason)
 
@@ -214,6 +215,7 @@ class InputWork:
             self._heartbeat.record_error(exc)
             self._on_stuck(exc)
             raise
+        outgoing = _from_stream(outgoing, self.stream)
         # Retried alone while Redis is away: the handling, which may have taken long, is not done again.
         await self.retrying(lambda: self._hand_on(outgoing, raw, ids))
         self._heartbeat.acknowledged()
@@ -286,6 +288,18 @@ class TakingBack:
             return []
         self._error = None
         return entries
+
+
+def _from_stream(outgoing: Outgoing, stream: str) -> Outgoing:
+    """Dead letters carrying their message name the stream it was read from, where a replay sends it."""
+
+    def stamped(detached: Detached[Any]) -> Detached[Any]:
+        letter = detached.message
+        if isinstance(letter, DeadLetter) and letter.payload is not None and letter.stream is None:
+            return Detached(letter.model_copy(update={"stream": stream}), detached.contents)
+        return detached
+
+    return replace(outgoing, messages=[(target, stamped(detached)) for target, detached in outgoing.messages])
 
 
 def _text(entry_id: bytes | str) -> str:

@@ -10,6 +10,7 @@ key, and two versions of a normalized text never share one. Pure: the Redis side
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -90,9 +91,41 @@ def by_reference(
 
 
 def references(message: BaseModel) -> list[ContentRef]:
-    """The contents a message refers to."""
+    """The contents a message refers to, those of the message a dead letter carries included."""
     refs = (getattr(message, f"{name}_ref") for name in fields_by_reference(type(message)))
-    return [ref for ref in refs if ref is not None]
+    return [ref for ref in refs if ref is not None] + payload_references(getattr(message, "payload", None))
+
+
+def payload_references(payload: Any) -> list[ContentRef]:
+    """The contents the raw message `payload` refers to: a dead letter keeps them counted, as any
+    message does, until the store has put them in the letter's row."""
+    if not isinstance(payload, dict):
+        return []
+    return [
+        ContentRef(key=value["key"], size_bytes=value.get("size_bytes", 0))
+        for value in _raw_references(payload)
+        if isinstance(value.get("size_bytes", 0), int)
+    ]
+
+
+def with_contents(payload: dict[str, Any], contents: Mapping[str, bytes]) -> dict[str, Any]:
+    """The raw message `payload` with each field it refers to put back from `contents` (key → JSON);
+    a reference whose content is not there is left as it is."""
+    inlined = dict(payload)
+    for name, value in payload.items():
+        if not (name.endswith("_ref") and isinstance(value, dict) and value.get("key") in contents):
+            continue
+        inlined[name.removesuffix("_ref")] = json.loads(contents[value["key"]])
+        del inlined[name]
+    return inlined
+
+
+def _raw_references(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        value
+        for name, value in raw.items()
+        if name.endswith("_ref") and isinstance(value, dict) and isinstance(value.get("key"), str)
+    ]
 
 
 def resolved(message: ContractT, contents: Mapping[str, bytes]) -> ContractT:
@@ -120,14 +153,13 @@ def field_value(message: BaseModel, name: str, data: bytes | str | None) -> Any:
 
 
 def referenced_keys(raw: Any) -> list[str]:
-    """The content keys a raw message names, valid or not (so that its contents are released with it)."""
+    """The content keys a raw message names, valid or not (so that its contents are released with it),
+    those of the message a dead letter carries included."""
     if not isinstance(raw, dict):
         return []
-    return [
-        value["key"]
-        for name, value in raw.items()
-        if name.endswith("_ref") and isinstance(value, dict) and isinstance(value.get("key"), str)
-    ]
+    payload = raw.get("payload")
+    carried = _raw_references(payload) if isinstance(payload, dict) else []
+    return [value["key"] for value in _raw_references(raw) + carried]
 
 
 def document_bytes(raw: Any) -> int:

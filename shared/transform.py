@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from shared.content_store import ContentStore
 from shared.logic_thread import LogicStuck, LogicThread, TooSlow
 from shared.references import Detached, Held, MissingContent, by_reference
-from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_contracts
+from shared.streaming.dead_letters import dead_letter, document_letter, file_name, parse_each
 from shared.streaming.publishing import Outgoing
 from shared.streams import Topology
 
@@ -40,18 +40,20 @@ async def transform_batch(
     takes longer than its bound on) becomes a dead letter, handed on with the batch; a Redis error
     leaves the whole batch pending.
     """
-    parsed, invalid = parse_contracts(model, raw_messages)
+    parsed, invalid = parse_each(model, raw_messages)
     results: list[tuple[str, Detached[Any]]] = [
         (topology.dead_letter, Detached(dead_letter(stage, reason, raw), {})) for raw, reason in invalid
     ]
-    valid: list[tuple[ContractT, list[Held]]] = []
-    for document in parsed:
+    # (the message as read, for a dead letter; the document with its texts fetched; what they were)
+    valid: list[tuple[Any, ContractT, list[Held]]] = []
+    for raw, document in parsed:
         try:
-            valid.append(await contents.resolve(document))
+            valid.append((raw, *await contents.resolve(document)))
         except MissingContent as exc:
-            results.append((topology.dead_letter, Detached(document_letter(stage, str(exc), document), {})))
+            letter = document_letter(stage, str(exc), document, raw)
+            results.append((topology.dead_letter, Detached(letter, {})))
     # Kept already (our unacknowledged input refers to them): only their count goes up.
-    held_keys = {item.ref.key for _, held in valid for item in held}
+    held_keys = {item.ref.key for _, _, held in valid for item in held}
     key_prefix = topology.contents
 
     def transform_one(document: ContractT, held: list[Held]) -> Detached[Any]:
@@ -60,7 +62,7 @@ async def transform_batch(
     # Each input let go of once handled: a large document's texts are not held past their turn.
     valid.reverse()
     while valid:
-        document, held = valid.pop()
+        raw, document, held = valid.pop()
         working()
         try:
             # One document at a time on the logic's thread: the event loop stays free for reads and acks.
@@ -69,7 +71,7 @@ async def transform_batch(
             log.error("%s gave up on %s after %gs", stage, file_name(document), logic.limit_s)
             reason = f"{stage} took longer than {logic.limit_s:g}s on this document and gave up"
             results.append(
-                (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
+                (topology.dead_letter, Detached(document_letter(stage, reason, document, raw, error=exc), {}))
             )
         except LogicStuck:
             raise  # no verdict on the document: the thread is lost and the stage must restart
@@ -77,6 +79,6 @@ async def transform_batch(
             log.exception("%s failed on %s", stage, file_name(document))
             reason = f"{stage} failed: {type(exc).__name__}: {exc}"
             results.append(
-                (topology.dead_letter, Detached(document_letter(stage, reason, document, error=exc), {}))
+                (topology.dead_letter, Detached(document_letter(stage, reason, document, raw, error=exc), {}))
             )
     return Outgoing(results, frozenset(held_keys))

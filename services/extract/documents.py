@@ -29,4 +29,6 @@ def extract_document(document: DocumentNormalized, extractor: Extractor) -> Docu
         extractor_version=EXTRACTOR_VERSION,
         ingested_at=document.ingested_at,
         dropped_at=document.dropped_at,
+        file_facts=document.file_facts,
+        reprocess=document.reprocess,
     )

@@ -25,4 +25,5 @@ def normalize_document(document: DocumentIngested, converter: ScriptConverter) -
         ingested_at=document.ingested_at,
         dropped_at=document.dropped_at,
         file_facts=document.file_facts,
+        reprocess=document.reprocess,
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from services.operate.recovery import add_recovery_commands
 from services.query.parsers import add_query_commands
 from shared.streams import STAGES
 
@@ -479,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.set_defaults(handler=_cmd_extract)
 
     add_query_commands(commands, _HelpFormatter)
+    add_recovery_commands(commands, _HelpFormatter, _load_settings)
     return parser
 
 

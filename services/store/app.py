@@ -16,13 +16,14 @@ from services.store.database import DocumentStore, is_bad_data, is_server_away, 
 from services.store.figures import StreamedFigures
 from services.store.repository import StoreOutcome
 from services.store.schema import SchemaNotReady
+from shared.content_store import ContentStore
 from shared.contracts import DeadLetter, DocumentExtracted
 from shared.handling import StageContext
-from shared.references import MissingContent
+from shared.references import MissingContent, payload_references, with_contents
 from shared.servers import Server, StoppedWhileWaiting, server_address, wait_until_up
 from shared.settings import Settings
 from shared.stage import ConsumingStage, StageInput, create_stage_app
-from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts
+from shared.streaming.dead_letters import dead_letter, document_letter, parse_contracts, parse_each
 from shared.streaming.publishing import Outgoing
 
 log = logging.getLogger(__name__)
@@ -78,12 +79,13 @@ def _secret(value: SecretStr | None) -> str | None:
 async def store_documents(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:
     """The part in one transaction; if Postgres refuses it for its content, each document in its own,
     and what is refused dead-lettered."""
-    parsed, invalid = parse_contracts(DocumentExtracted, raw)
+    parsed, invalid = parse_each(DocumentExtracted, raw)
     letters = [dead_letter(context.stage, reason, item) for item, reason in invalid]
     documents: list[DocumentExtracted] = []
+    read_as: list[Any] = []  # the message each document came as, for a dead letter
     # Figures kept by reference are parsed one at a time as they are stored, never all as objects.
     streamed: dict[str, StreamedFigures] = {}
-    for document in parsed:
+    for item, document in parsed:
         try:
             # One document's references at a time: a large one's JSON is not all in memory at once.
             resolved, _ = await context.contents.resolve(document, leave=("metrics",))
@@ -92,8 +94,9 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
                     await context.contents.fetch_one(resolved.metrics_ref)
                 )
             documents.append(resolved)
+            read_as.append(item)
         except MissingContent as exc:
-            letters.append(document_letter(context.stage, str(exc), document))
+            letters.append(document_letter(context.stage, str(exc), document, item))
     try:
         if documents:
             outcomes = await anyio.to_thread.run_sync(store.store_many, documents, streamed)
@@ -101,7 +104,7 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
     except DBAPIError as exc:
         if not is_bad_data(exc):
             raise  # the database, not the documents: the part stays pending
-        for document in documents:
+        for document, item in zip(documents, read_as, strict=True):
             try:
                 outcomes = await anyio.to_thread.run_sync(store.store_many, [document], streamed)
                 _stored(context, [document], outcomes, streamed)
@@ -109,7 +112,7 @@ async def store_documents(raw: list[Any], store: DocumentStore, context: StageCo
                 if not is_bad_data(exc):
                     raise
                 reason = f"store rejected: {str(exc.orig).splitlines()[0]}"
-                letters.append(document_letter(context.stage, reason, document))
+                letters.append(document_letter(context.stage, reason, document, item))
     return Outgoing.letters(context.topology.dead_letter, letters)
 
 
@@ -128,11 +131,25 @@ def _stored(
 
 
 async def record_dead_letters(raw: list[Any], store: DocumentStore, context: StageContext) -> Outgoing:
-    """Every dead letter of the pipeline into ingest_log, in one transaction."""
+    """Every dead letter of the pipeline into ingest_log and dead_letters, in one transaction.
+
+    The large fields its message referred to are put back into the letter's payload first: the
+    acknowledgement of the letter releases them, and the row must be replayable on its own.
+    """
     letters, invalid = parse_contracts(DeadLetter, raw)
     letters += [dead_letter(context.stage, reason, item) for item, reason in invalid]
-    await anyio.to_thread.run_sync(store.record_failures, letters)
+    kept = [await _with_contents(letter, context.contents) for letter in letters]
+    await anyio.to_thread.run_sync(store.record_failures, kept)
     return Outgoing()
+
+
+async def _with_contents(letter: DeadLetter, contents: ContentStore) -> DeadLetter:
+    """The letter with the fields its message referred to put back into its payload, as far as kept."""
+    refs = payload_references(letter.payload)
+    if letter.payload is None or not refs:
+        return letter
+    found = await contents.fetch(ref.key for ref in refs)
+    return letter.model_copy(update={"payload": with_contents(letter.payload, found)})
 
 
 def database(settings: Settings) -> list[Server]:

@@ -17,18 +17,30 @@ from sqlmodel import Session, col
 from services.store.figures import StreamedFigures
 from services.store.regions import Region
 from services.store.search import index_passages
-from services.store.tables import Document, IndicatorRow, IngestLogEntry, MetricRow, PassageRow, RegionRow
+from services.store.tables import (
+    DeadLetterRow,
+    Document,
+    IndicatorRow,
+    IngestLogEntry,
+    MetricRow,
+    PassageRow,
+    RegionRow,
+)
 from shared.contracts import DeadLetter, DocumentExtracted, Metric
 
 StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
 
 
-def judge_version(stored: str | None, incoming: str) -> StoreOutcome:
-    """What storing `incoming` means given the extractor version already stored (None: none yet)."""
+def judge_version(stored: str | None, incoming: str, *, reprocess: bool = False) -> StoreOutcome:
+    """What storing `incoming` means given the extractor version already stored (None: none yet).
+
+    A document reprocessed (`wenming reprocess`) replaces the figures of the same version too, which
+    a redelivery or the same file dropped again does not.
+    """
     if stored is None:
         return "stored"
     if stored == incoming:
-        return "unchanged"
+        return "updated" if reprocess else "unchanged"
     try:
         newer = Version(incoming) > Version(stored)
     except InvalidVersion:
@@ -66,7 +78,9 @@ def store_documents(
     outcomes: list[StoreOutcome] = []
     written: dict[str, DocumentExtracted] = {}
     for document in documents:
-        outcome = judge_version(stored.get(document.doc_id), document.extractor_version)
+        outcome = judge_version(
+            stored.get(document.doc_id), document.extractor_version, reprocess=document.reprocess
+        )
         if outcome in ("stored", "updated"):
             stored[document.doc_id] = document.extractor_version
             written[document.doc_id] = document
@@ -221,11 +235,26 @@ def _document_row(document: DocumentExtracted, *, now: datetime) -> dict[str, An
         "ingested_at": document.ingested_at,
         "stored_at": now,
         "updated_at": now,
+        "file_facts": document.file_facts.model_dump(mode="json") if document.file_facts else None,
     }
 
 
 def log_failure(session: Session, *, letter: DeadLetter) -> None:
-    """Record a file or message that could not be used, with the reason."""
+    """Record a file or message that could not be used, with the reason: in the ingest log, and as a
+    dead letter that `wenming dlq` lists and replays (its payload's references already put back)."""
+    session.add(
+        DeadLetterRow(
+            stage=letter.stage,
+            stream=letter.stream,
+            doc_id=letter.doc_id,
+            file_name=letter.file_name,
+            reason=letter.reason,
+            error_type=letter.error_type,
+            trace=letter.trace,
+            failed_at=letter.failed_at,
+            payload=letter.payload,
+        )
+    )
     session.add(
         IngestLogEntry(
             doc_id=letter.doc_id,

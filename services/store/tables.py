@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -32,6 +33,8 @@ class Document(SQLModel, table=True):
     ingested_at: datetime = Field(sa_type=DateTime(timezone=True))
     stored_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    # None on documents stored before it was kept, and on files that came with nothing.
+    file_facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
 
 
 class MetricRow(SQLModel, table=True):
@@ -125,3 +128,42 @@ class IngestLogEntry(SQLModel, table=True):
     logged_at: datetime = Field(sa_type=DateTime(timezone=True))
     error_type: str | None = Field(default=None, sa_type=Text)
     trace: str | None = Field(default=None, sa_type=Text)
+
+
+class DeadLetterRow(SQLModel, table=True):
+    """A message or file a stage could not use, with what it takes to publish it again."""
+
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    stage: str = Field(sa_type=Text)
+    stream: str | None = Field(default=None, sa_type=Text)
+    doc_id: str | None = Field(default=None, sa_type=Text, index=True)
+    file_name: str | None = Field(default=None, sa_type=Text)
+    reason: str = Field(sa_type=Text)
+    error_type: str | None = Field(default=None, sa_type=Text)
+    trace: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    replayed: int = Field(default=0)
+    last_replayed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class DeadLetterReplay(SQLModel, table=True):
+    """One replay of a dead letter: when, by whom, and where it went."""
+
+    __tablename__ = "dead_letter_replays"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    # Kept when the letter is purged: the log outlives it, with what it was about.
+    dead_letter_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("dead_letters.id", ondelete="SET NULL"), nullable=True),
+    )
+    stage: str = Field(sa_type=Text)
+    doc_id: str | None = Field(default=None, sa_type=Text)
+    replayed_at: datetime = Field(sa_type=DateTime(timezone=True))
+    replayed_by: str = Field(sa_type=Text)
+    stream: str | None = Field(default=None, sa_type=Text)
+    entry_id: str | None = Field(default=None, sa_type=Text)
+    moved_to: str | None = Field(default=None, sa_type=Text)

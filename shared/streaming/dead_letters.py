@@ -27,10 +27,15 @@ def dead_letter(
     file_name: str | None = None,
     error: BaseException | None = None,
 ) -> DeadLetter:
-    """A dead letter naming what failed, as far as the message tells, with the error's type and trace."""
-    if isinstance(raw, dict):
-        doc_id = doc_id or _str_or_none(raw.get("doc_id"))
-        file_name = file_name or _str_or_none(raw.get("file_name"))
+    """A dead letter naming what failed, as far as the message tells, with the error's type and trace.
+
+    A message that is a JSON object travels in the letter as it was read, for a replay; the wiring
+    adds the stream it came from (shared/handling.py).
+    """
+    payload = raw if isinstance(raw, dict) else None
+    if payload is not None:
+        doc_id = doc_id or _str_or_none(payload.get("doc_id"))
+        file_name = file_name or _str_or_none(payload.get("file_name"))
     return DeadLetter(
         stage=stage,
         doc_id=doc_id,
@@ -39,15 +44,16 @@ def dead_letter(
         failed_at=datetime.now(UTC),
         error_type=type(error).__name__ if error is not None else None,
         trace=short_trace(error) if error is not None and error.__traceback__ is not None else None,
+        payload=payload,
     )
 
 
 def document_letter(
-    stage: str, reason: str, document: BaseModel, *, error: BaseException | None = None
+    stage: str, reason: str, document: BaseModel, raw: Any = None, *, error: BaseException | None = None
 ) -> DeadLetter:
-    """A dead letter for a valid document, named by its id and file."""
+    """A dead letter for a valid document, named by its id and file, with `raw`, the message read."""
     return dead_letter(
-        stage, reason, doc_id=document_id(document), file_name=file_name(document), error=error
+        stage, reason, raw, doc_id=document_id(document), file_name=file_name(document), error=error
     )
 
 
@@ -62,11 +68,19 @@ def parse_contracts(
     model: type[ContractT], raw_messages: Sequence[Any]
 ) -> tuple[list[ContractT], list[tuple[Any, str]]]:
     """Split raw messages into valid contracts and (message, reason) pairs for the dead-letter stream."""
-    valid: list[ContractT] = []
+    valid, invalid = parse_each(model, raw_messages)
+    return [contract for _, contract in valid], invalid
+
+
+def parse_each(
+    model: type[ContractT], raw_messages: Sequence[Any]
+) -> tuple[list[tuple[Any, ContractT]], list[tuple[Any, str]]]:
+    """As parse_contracts, each valid contract beside the raw message it was read from."""
+    valid: list[tuple[Any, ContractT]] = []
     invalid: list[tuple[Any, str]] = []
     for raw in raw_messages:
         try:
-            valid.append(model.model_validate(raw))
+            valid.append((raw, model.model_validate(raw)))
         except ValidationError as exc:
             invalid.append((raw, f"not a valid {model.__name__}: {exc.errors()[0]['msg']}"))
     return valid, invalid

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.redis import RedisBroker
 from pydantic import BaseModel
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from shared.content_store import ContentStore
 from shared.contracts import DeadLetter
 from shared.metrics import StageMetrics
 from shared.references import Detached
@@ -90,3 +92,22 @@ class Outgoing:
     @staticmethod
     def letters(stream: str, letters: Iterable[DeadLetter]) -> Outgoing:
         return Outgoing([(stream, Detached(letter, {})) for letter in letters])
+
+
+async def publish_kept(
+    broker: RedisBroker, client: Redis, contents: ContentStore, messages: Sequence[tuple[str, Detached[Any]]]
+) -> list[str]:
+    """Publish messages from outside a stage (a replay, a reprocess) as a stage hands them on: the
+    contents they refer to kept and counted in the same MULTI as their XADDs. The new entries' ids."""
+    async with client.pipeline(transaction=True) as pipe:
+        contents.keep(pipe, (detached for _, detached in messages), held=())
+        positions = []
+        for stream, detached in messages:
+            positions.append(len(pipe.command_stack))
+            await broker.publish(detached.message, stream=stream, pipeline=pipe)
+        results = await pipe.execute()
+    return [_text(results[position]) for position in positions]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -209,6 +209,11 @@ async def test_the_store_stage_runs_as_the_writer(
     assert _scalar(migrated.owner, statuses, d=replaced) == "stored,updated"
     failed = "SELECT reason FROM ingest_log WHERE status = 'failed' AND file_name = :f"
     assert _scalar(migrated.owner, failed, f="scan.pdf") == "scanned PDF has no text layer"
+    # The writer adds dead letters too, the invalid message kept in it.
+    letters = "SELECT string_agg(file_name, ',' ORDER BY file_name) FROM dead_letters"
+    assert _scalar(migrated.owner, letters) == "broken.txt,scan.pdf"
+    kept = "SELECT payload->>'file_name' FROM dead_letters WHERE stage = 'store'"
+    assert _scalar(migrated.owner, kept) == "broken.txt"
     assert "not a valid DocumentExtracted" in str(_scalar(migrated.owner, failed, f="broken.txt"))
 
 
@@ -244,8 +249,15 @@ async def test_the_store_stage_runs_as_the_writer(
         "DELETE FROM regions",
         "UPDATE alembic_version SET version_num = '0001'",
         "SELECT setval(pg_get_serial_sequence('metrics', 'id'), 1)",
+        # Dead letters it only adds: replays and purges are the operator's (`wenming dlq`).
+        "UPDATE dead_letters SET replayed = replayed + 1",
+        "DELETE FROM dead_letters",
+        "TRUNCATE dead_letters",
+        "INSERT INTO dead_letter_replays (stage, replayed_at, replayed_by) VALUES ('store', now(), 'me')",
+        "DELETE FROM dead_letter_replays",
         # Nor reads of what it does not use.
         "SELECT count(*) FROM regions",
+        "SELECT count(*) FROM dead_letter_replays",
     ],
 )
 def test_the_writer_is_refused(migrated: Urls, statement: str) -> None:
@@ -306,6 +318,7 @@ def test_the_writer_owns_nothing_and_holds_only_its_grants(migrated: Urls) -> No
         "metrics": "DELETE,INSERT,SELECT",
         "passages": "DELETE,INSERT,SELECT",
         "ingest_log": "INSERT,SELECT",
+        "dead_letters": "INSERT,SELECT",
     }
     assert tuple(may_create) == (False, False)
 

@@ -1,0 +1,155 @@
+"""Putting a failed file back into the inbox, for `wenming dlq replay` of an ingest dead letter.
+
+Ingest moved the file into failed/ (or failed/<folder>/) under the first free name like its own, beside
+`<that name>.error.txt` holding the reason, and published the dead letter before the move, so the
+letter names the file as it was in the inbox. The file to put back is the one in failed/ whose name
+is one of those ingest gives it, whose error file (which ingest created) holds the letter's reason,
+and, when the letter names the document, whose bytes are that document. As ingest itself, this goes
+through descriptors of folders opened without following links (services/ingest/folders.py): a link
+in failed/ is never followed, and never moved back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.ingest.file_facts import SIDECAR_SUFFIX
+from services.ingest.folders import InboxFolders, UnsafeFolder, rename_noreplace
+from services.ingest.inbox import ERROR_SUFFIX, FAILED_DIR, destination_names
+
+_DOCUMENT = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# An error file holds one reason: anything larger was not written by ingest.
+_ERROR_FILE_MAX_BYTES = 64 * 1024
+
+
+class NotRestorable(Exception):
+    """The file cannot be put back; str() says why."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """Where the file was put back, under the inbox, and whether its sidecar came with it."""
+
+    path: str
+    sidecar: bool
+
+
+def restore_failed(inbox: Path, file_name: str, reason: str, doc_id: str | None) -> Restored:
+    """Move the file a dead letter of ingest names from failed/ back to where it was dropped, remove
+    its error file, and bring back the sidecar that followed it; NotRestorable says why not."""
+    folder, _, name = file_name.rpartition("/")
+    if name.endswith(SIDECAR_SUFFIX):
+        raise NotRestorable(
+            f"{file_name} is a sidecar: drop a corrected one beside its document, and the document again"
+        )
+    try:
+        with InboxFolders(inbox) as folders:
+            failed = folders.failed_folder(folder)
+            source = folders.source_folder(folder)
+            candidate = _find(failed, name, reason, doc_id, shown=Path(FAILED_DIR, folder))
+            sidecar = candidate + SIDECAR_SUFFIX
+            # The sidecar first: ingest takes a document only once its sidecar, if any, has settled.
+            moved_sidecar = _is_regular(failed, sidecar) and not _exists(failed, sidecar + ERROR_SUFFIX)
+            if moved_sidecar:
+                _move_back(failed, sidecar, source, name + SIDECAR_SUFFIX, inbox / folder)
+            _move_back(failed, candidate, source, name, inbox / folder)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(candidate + ERROR_SUFFIX, dir_fd=failed)
+    except (ValueError, UnsafeFolder) as exc:  # not one plain file name; failed/ is a link
+        raise NotRestorable(str(exc)) from None
+    except OSError as exc:
+        raise NotRestorable(f"{inbox / FAILED_DIR / file_name}: {exc.strerror or exc}") from None
+    return Restored(file_name, moved_sidecar)
+
+
+def _find(failed: int, name: str, reason: str, doc_id: str | None, *, shown: Path) -> str:
+    """The name in failed/ of the file the letter is about."""
+    names = _names_like(name)
+    candidates = sorted((n for n, _ in _entries(failed) if names.match(n)), key=_number)
+    if not candidates:
+        raise NotRestorable(f"no {name} in {shown} (moved or removed since)")
+    for candidate in candidates:
+        if _error_reason(failed, candidate + ERROR_SUFFIX) != reason.strip():
+            continue
+        mode = os.stat(candidate, dir_fd=failed, follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            raise NotRestorable(
+                f"{shown / candidate} is a symbolic link: not moved back; drop the file itself"
+            )
+        if not stat.S_ISREG(mode):
+            continue
+        if doc_id is None or _digest(failed, candidate) == doc_id:
+            return candidate
+    raise NotRestorable(f"no {name} in {shown} failed for this reason (moved, replaced or replayed since)")
+
+
+def _names_like(name: str) -> re.Pattern[str]:
+    """The names ingest may have given the file in failed/: its own (shortened to fit), then -2, -3..."""
+    firsts = {next(destination_names(name)), next(destination_names(name, room=len(SIDECAR_SUFFIX)))}
+    choices = "|".join(
+        re.escape(Path(first).stem) + r"(?:-\d+)?" + re.escape(Path(first).suffix) for first in firsts
+    )
+    return re.compile(rf"^(?:{choices})$")
+
+
+def _number(name: str) -> tuple[int, str]:
+    found = re.search(r"-(\d+)(?:\.[^.]*)?$", name)
+    return (int(found.group(1)) if found else 1, name)
+
+
+def _entries(folder: int) -> list[tuple[str, os.stat_result]]:
+    with os.scandir(folder) as listing:
+        return [(entry.name, entry.stat(follow_symlinks=False)) for entry in listing]
+
+
+def _error_reason(folder: int, name: str) -> str | None:
+    """The reason in an error file ingest wrote; None if there is none, or it is not a plain file."""
+    try:
+        fd = os.open(name, _DOCUMENT, dir_fd=folder)
+    except OSError:
+        return None
+    with open(fd, "rb") as source:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return source.read(_ERROR_FILE_MAX_BYTES).decode("utf-8", "replace").strip()
+
+
+def _digest(folder: int, name: str) -> str:
+    hashed = hashlib.sha256()
+    with open(os.open(name, _DOCUMENT, dir_fd=folder), "rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            hashed.update(block)
+    return hashed.hexdigest()
+
+
+def _is_regular(folder: int, name: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _exists(folder: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _move_back(failed: int, name: str, source: int, original: str, shown: Path) -> None:
+    try:
+        rename_noreplace(failed, name, source, original)
+    except FileExistsError:
+        raise NotRestorable(f"{shown / original} exists: not replaced; move it away first") from None
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            raise NotRestorable(f"{shown / original} exists: not replaced; move it away first") from None
+        raise

@@ -1,0 +1,178 @@
+"""`wenming reprocess`: stored documents through the pipeline again, from their stored text.
+
+Each document goes to normalize's input as ingest would have published it (the file's name, its
+decoded text, encoding, format, size, when it was ingested and what came with it), marked as a
+reprocess so that the store replaces its figures even from the same extractor version; nothing is
+extracted in this process. Then it waits for the store: each document is done once the ingest log
+has a new line for it (updated, unchanged, stale, or failed at any stage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+import sqlalchemy as sa
+from packaging.version import InvalidVersion, Version
+from sqlalchemy.engine import Engine
+
+from services.operate.dlq import DlqError, publisher
+from services.operate.dlq_text import reprocess_summary
+from shared.contracts import DocumentIngested, FileFacts
+from shared.settings import Settings
+
+# Documents published per MULTI: the texts of a batch are in memory together.
+PUBLISH_BATCH = 16
+POLL_S = 0.5
+QUIET_WARNING_S = 30.0
+LOG_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which stored documents to reprocess: all, since a date, by id (or id prefix), or by version."""
+
+    every: bool = False
+    since: datetime | None = None
+    doc_ids: tuple[str, ...] = ()
+    older_than: str | None = None
+
+
+def select_documents(engine: Engine, selection: Selection) -> list[str]:
+    """The ids of the documents selected, in the order they were ingested."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, extractor_version FROM documents ORDER BY ingested_at, id")
+        ).all()
+    if selection.every:
+        return [doc_id for doc_id, _ in rows]
+    if selection.older_than is not None:
+        return [doc_id for doc_id, version in rows if is_older(version, selection.older_than)]
+    if selection.since is not None:
+        query = "SELECT id FROM documents WHERE ingested_at >= :t ORDER BY ingested_at, id"
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(query), {"t": selection.since}).scalars())
+    return [
+        _one_document([doc_id for doc_id, _ in rows], wanted) for wanted in dict.fromkeys(selection.doc_ids)
+    ]
+
+
+def is_older(version: str, than: str) -> bool:
+    """Whether an extractor version is older than `than`; one that cannot be ordered counts as older."""
+    try:
+        return Version(version) < Version(than)
+    except InvalidVersion:
+        return version != than
+
+
+def _one_document(ids: Sequence[str], wanted: str) -> str:
+    matches = [doc_id for doc_id in ids if doc_id.startswith(wanted.lower())]
+    if len(matches) == 1 and len(wanted) >= 6:
+        return matches[0]
+    if not matches:
+        raise DlqError(f"no stored document {wanted}")
+    raise DlqError(f"{wanted} names {len(matches)} documents: give more of its id")
+
+
+def stored_document(engine: Engine, doc_id: str) -> DocumentIngested:
+    """The document as ingest published it, from what the store kept, marked as a reprocess."""
+    query = (
+        "SELECT file_name, original_text, encoding, format, size_bytes, ingested_at, file_facts "
+        "FROM documents WHERE id = :id"
+    )
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(query), {"id": doc_id}).one()
+    return DocumentIngested(
+        doc_id=doc_id,
+        file_name=row.file_name,
+        original_text=row.original_text,
+        encoding=row.encoding,
+        format=row.format,
+        size_bytes=row.size_bytes,
+        ingested_at=row.ingested_at,
+        # Its drop is long past: a latency from it would be its age.
+        dropped_at=None,
+        file_facts=FileFacts.model_validate(row.file_facts) if row.file_facts else None,
+        reprocess=True,
+    )
+
+
+def last_log_id(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM ingest_log")).scalar_one())
+
+
+def outcomes_since(engine: Engine, log_id: int, doc_ids: Sequence[str]) -> dict[str, str]:
+    """By document, the first outcome logged after `log_id`: what became of its reprocessing."""
+    query = (
+        "SELECT DISTINCT ON (doc_id) doc_id, status FROM ingest_log "
+        "WHERE id > :after AND doc_id = ANY(:ids) ORDER BY doc_id, id"
+    )
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(query), {"after": log_id, "ids": list(doc_ids)}).tuples().all())
+
+
+async def reprocess(
+    settings: Settings, engine: Engine, doc_ids: Sequence[str], *, wait: bool, progress: TextIO = sys.stderr
+) -> int:
+    """Publish the documents to normalize and, unless told not to, wait until the store has them."""
+    started = time.monotonic()
+    before = last_log_id(engine)
+    async with publisher(settings) as sending:
+        stream = sending.topology.ingested
+        for start in range(0, len(doc_ids), PUBLISH_BATCH):
+            for doc_id in doc_ids[start : start + PUBLISH_BATCH]:
+                await sending.publish(stream, await asyncio.to_thread(stored_document, engine, doc_id))
+            _say(progress, f"published {min(start + PUBLISH_BATCH, len(doc_ids))}/{len(doc_ids)}")
+    _say(progress, f"published {len(doc_ids)} documents to {stream}", end="\n")
+    if not wait:
+        print(f"published {len(doc_ids)} documents; `wenming lag` shows the pipeline's progress")
+        return 0
+    outcomes = await _wait_for_store(engine, before, doc_ids, progress)
+    counts = {status: list(outcomes.values()).count(status) for status in set(outcomes.values())}
+    # What the store reports as "stored" for a document deleted meanwhile counts as updated.
+    counts["updated"] = counts.get("updated", 0) + counts.pop("stored", 0)
+    print(reprocess_summary(len(doc_ids), counts, time.monotonic() - started))
+    return 1 if counts.get("failed") else 0
+
+
+async def _wait_for_store(
+    engine: Engine, before: int, doc_ids: Sequence[str], progress: TextIO
+) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    last_change = last_line = time.monotonic()
+    warned = False
+    while len(outcomes) < len(doc_ids):
+        await asyncio.sleep(POLL_S)
+        found = await asyncio.to_thread(outcomes_since, engine, before, doc_ids)
+        changed = len(found) > len(outcomes)
+        if changed:
+            last_change, warned = time.monotonic(), False
+        outcomes = found
+        # Redrawn on a terminal; elsewhere (a log) a line when it moved, at most every few seconds.
+        if progress.isatty() or (changed and time.monotonic() - last_line >= LOG_EVERY_S):
+            last_line = time.monotonic()
+            _say(progress, f"stored {len(outcomes)}/{len(doc_ids)}", end="" if progress.isatty() else "\n")
+        if not warned and time.monotonic() - last_change > QUIET_WARNING_S:
+            _say(
+                progress,
+                f"nothing stored for {QUIET_WARNING_S:g}s: is the pipeline running? (`wenming lag`)",
+                end="\n",
+            )
+            warned = True
+    _say(progress, "", end="")
+    return outcomes
+
+
+def _say(stream: TextIO, line: str, *, end: str = "") -> None:
+    """Progress on one line that redraws on a terminal; elsewhere, only the lines that end."""
+    if stream.isatty():
+        stream.write("\r\033[K" + line + end)
+        stream.flush()
+    elif end:
+        print(line, file=stream, flush=True)
