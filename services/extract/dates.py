@@ -11,7 +11,11 @@ from shared.text import CHINESE_DIGITS, ORDINAL_NUMERALS
 
 from .numbers import fold_width, parse_chinese
 
-_YEAR = rf"(?P<year>(?:19|20)\d{{2}}|[一二〇零][{CHINESE_DIGITS}]{{3}})年"
+# '2025年', and '2025上半年', '2025一季度' where a period of the year follows without 年.
+_YEAR = (
+    rf"(?P<year>(?:19|20)\d{{2}}|[一二〇零][{CHINESE_DIGITS}]{{3}})"
+    r"(?:年|(?=上半年|下半年|(?:前|第)?[一二三四]季度|全年))"
+)
 YEAR_MENTION = re.compile(_YEAR + r"(?P<tail>度|份)?")
 # A year that opens a span ('2021年以来', '2016年6月以来', '2021-2023') is not the figure's year.
 _SPAN_AFTER = re.compile(

@@ -50,12 +50,13 @@ class Extractor:
         """Return the document's metadata and its figures, offsets mapped into `original`."""
         # text → sections, paragraphs, sentences, the page's title and dates
         page = read_page(text, sections)
+        # → the place names of the text (one automaton pass), which the later passes resolve
+        resolver = PlaceResolver(self._gazetteer, text, self._lexicon.word_bounds)
         # → the figures of each sentence: value, unit, qualifier, range
-        spotted = spot_figures(page)
+        spotted = spot_figures(page, resolver.inside_written_name)
         # → whether each figure is the size of a change
         changes = figure_changes(spotted)
         # → the place each figure belongs to, and why
-        resolver = PlaceResolver(self._gazetteer, text, self._lexicon.word_bounds)
         file_place = self._gazetteer.lookup(file_facts.place) if file_facts and file_facts.place else None
         scope = page_scope(page, resolver, file_place)
         places = attribute_places(page, spotted, resolver, scope)

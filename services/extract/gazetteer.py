@@ -79,6 +79,7 @@ class Gazetteer:
     def __init__(self, divisions: Mapping[str, Any]) -> None:
         self._by_name: dict[str, list[Place]] = {}
         self._full_names: dict[Place, str] = {}
+        self._written_in_full: set[str] = set()  # every suffixed form, the official short ones too
         self._pending_districts: list[tuple[str, Place]] = []
         self._walk(divisions, 0, ())
         for district, county in self._pending_districts:
@@ -115,6 +116,9 @@ class Gazetteer:
                 for alias in [aliases] if isinstance(aliases, str) else aliases:
                     if alias != key and len(alias) >= 2 and alias not in _GENERIC_NAMES:
                         self._add(alias, place, suffixed=False)
+                        if key.endswith("自治州") and key.startswith(alias):
+                            # '楚雄州' for 楚雄彝族自治州: the official short form, as sure as the full name.
+                            self._add(alias + "州", place, suffixed=True)
             if depth == 2:
                 self._add_district_form(key, place)
             # A municipality repeats itself as its own prefecture: keep one place for the name.
@@ -130,7 +134,8 @@ class Gazetteer:
     def _add(self, name: str, place: Place, *, suffixed: bool) -> None:
         places = self._by_name.setdefault(name, [])
         if suffixed:
-            self._full_names[place] = name
+            self._full_names.setdefault(place, name)
+            self._written_in_full.add(name)
         if not any(p.name == place.name and p.parents[:1] == place.parents[:1] for p in places):
             places.append(place)
 
@@ -156,7 +161,7 @@ class Gazetteer:
 
     def full_names(self) -> list[str]:
         """Every name written with its official suffix ('潍城区', '保定市')."""
-        return sorted(set(self._full_names.values()))
+        return sorted(self._written_in_full)
 
     def places_named(self, name: str) -> list[Place]:
         """Every place a name may stand for."""
@@ -168,7 +173,7 @@ class Gazetteer:
 
     def is_full_name(self, name: str) -> bool:
         """Whether `name` is written with its official suffix."""
-        return name.endswith(_SUFFIXES) and any(self._full_names.get(p) == name for p in self._by_name[name])
+        return name.endswith(_SUFFIXES) and name in self._written_in_full
 
     def scan(self, text: str) -> list[Mention]:
         """Every longest name occurrence in `text`, leftmost first, unvalidated: one automaton pass."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.normalize.sections import split_sections
@@ -79,8 +79,9 @@ def read_page(text: str, sections: Sequence[Section] = ()) -> Page:
     return Page(text, read_page_facts(text), section_list, paragraphs, sentences, section_of)
 
 
-def spot_figures(page: Page) -> list[Spotted]:
-    """Every figure of every sentence that is not page furniture."""
+def spot_figures(page: Page, in_name: Callable[[int, int], bool] | None = None) -> list[Spotted]:
+    """Every figure of every sentence that is not page furniture, nor a numeral inside a name (`in_name`
+    tells whether a span of the text is inside a place's name: '三台县' holds no figure)."""
     spotted = []
     table = TableReading()
     for index, sentence in enumerate(page.sentences):
@@ -90,6 +91,9 @@ def spot_figures(page: Page) -> list[Spotted]:
         if row is None:
             table = TableReading()  # a line that is not a row ends the table
         figures = row.figures if row is not None else find_figures(sentence.compact)
+        if figures and in_name is not None:
+            at = sentence.index
+            figures = [f for f in figures if not in_name(at[f.start], at[f.end - 1] + 1)]
         if figures:
             clauses = [clause_bounds(sentence.compact, f.number_start) for f in figures]
             signs, labels = (row.signs, row.labels) if row else ({}, {})

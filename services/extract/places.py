@@ -29,6 +29,9 @@ class PlaceResolver:
         self._gazetteer = gazetteer
         self._text = text
         raw = gazetteer.scan(text)
+        # Where names written in full stand ('三台县', '六安市'): numerals inside them are not figures.
+        self._written_starts = [m.start for m in raw if m.suffixed]
+        self._written_ends = [m.end for m in raw if m.suffixed]
         self._suffixed_in_doc: set[Place] = set()
         for mention in raw:
             if mention.suffixed:
@@ -127,6 +130,10 @@ class PlaceResolver:
         self, mention: Mention, candidates: tuple[Place, ...], context: set[Place]
     ) -> Place | None:
         in_context = [p for p in candidates if any(parent in context for parent in p.parents) or p in context]
+        # '通化' is 通化市 and 通化县: the one the page also writes out in full.
+        written = [p for p in (in_context or candidates) if p in self._suffixed_in_doc]
+        if len(in_context) != 1 and len(candidates) > 1 and len(written) == 1:
+            in_context = written
         if len(in_context) == 1:
             candidates = tuple(in_context)
         elif len(candidates) > 1:
@@ -159,9 +166,10 @@ class PlaceResolver:
             parent in context and parent.level == "prefecture" for parent in place.parents
         ):
             return place
-        # A county named bare as the subject opening a clause ('泽州新建…', '2024年，阳城…') inside its own
-        # city's report. Not a district: their short names are words ('前进', '光明', '向阳').
-        county = place.level == "county" and self._gazetteer.full_name(place).endswith("县")
+        # A county or banner named bare as the subject opening a clause ('泽州新建…', '2024年，阳城…',
+        # '敖汉改造…') inside its own city's report. Not a district: their short names are words ('前进',
+        # '光明', '向阳').
+        county = place.level == "county" and self._gazetteer.full_name(place).endswith(("县", "旗"))
         if (
             county
             and _COUNTY_LEAD.match(self._text, _clause_start(self._text, mention.start), mention.start)
@@ -194,6 +202,11 @@ class PlaceResolver:
         return lead.endswith(("本报", "新华社", "中新社", "中新网")) and bool(
             _DATELINE_AFTER.match(self._text, mention.end)
         )
+
+    def inside_written_name(self, start: int, end: int) -> bool:
+        """Whether [start, end) of the text overlaps a place name written in full."""
+        k = bisect_left(self._written_starts, end) - 1
+        return k >= 0 and self._written_ends[k] > start
 
     @property
     def text(self) -> str:

@@ -15,6 +15,7 @@ from .scoping import (
     LIST_AFTER,
     TOPIC_LEAD,
     WHOLE_AFTER,
+    adjacent_places,
     clause_places,
     distributed_places,
     national_figures,
@@ -51,6 +52,7 @@ class _PlacesInForce:
     quote_place: Place | None = None  # the place of its speaker ('“…”临泽县文明办负责人说')
     heading: Place | None = None  # the place a segment head names ('一、武汉市', '■ 惠州')
     heading_level: int = 0  # its numbering depth (0 when it is not numbered)
+    speakers: bool = False  # the heading is a speaker's ('昭化区副区长 张涛：'): a transcript's turns
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def attribute_places(
         shared: dict[int, Place | None] = {
             **clause_places(sentence, spot.figures, resolver, place, section_call.place),
             **distributed_places(sentence, spot.figures, resolver),
+            **adjacent_places(sentence, spot.figures, resolver),
         }
         for i in national_figures(sentence.compact, spot.figures):
             shared[i] = None
@@ -199,14 +202,23 @@ def _read_sentence(
 
 
 _SEGMENT_HEAD_MAX = 20
+# '聊城日报 2025年10月22日': a paper named after its city says who published, not where the text is.
+_OUTLET_AFTER = re.compile(r"日报|晚报|晨报|都市报|广播电视台|电视台|融媒体?中心|新闻网|发布")
+# A speaker's label opening a paragraph: who (office and name) and a colon.
+_NAME_LABEL = re.compile(r"^[\u4e00-\u9fff·]{2,4}[：:]")
+_SPEAKER_LABEL = re.compile(
+    r"^[^：:。，,！？“”]{0,24}(?:主任|部长|书记|区长|县长|市长|局长|主持人|负责人|常委|主席|委员|秘书长|指挥长)"
+    r"[^：:。，,！？“”]{0,8}[：:]"
+)
 _VENUE = re.compile(r"(?:市|县|区)?(?:召开|举行|举办|开幕|启动|落幕)")
 # A province named as the body that speaks ('省委', '省文明办') is not the subject of the figures.
 _ORGAN_AFTER = re.compile(
     r"(?:省|自治区)?(?:委|政府|人大|政协|文明办|文明委|宣传部|党委|人民|日报|卫视|新闻)"
 )
+_FRAME_AFTER = re.compile(r"[，,、和与及】\]〕：:]")
 # '与肇庆相邻的佛山市…', '延边朝鲜族自治州首府延吉市…': the first place only describes the second, which
 # leads the sentence.
-_NEIGHBOUR_AFTER = re.compile(r"(?:相邻|毗邻|接壤|相连|一江之隔)的|首府|下辖的?|所辖的?")
+_NEIGHBOUR_AFTER = re.compile(r"(?:相邻|毗邻|接壤|相连|一江之隔)的|首府|下辖的?|所辖的?|代管的?")
 
 
 def _read_segment_head(sentence: Sentence, resolver: PlaceResolver, state: _PlacesInForce) -> None:
@@ -214,13 +226,32 @@ def _read_segment_head(sentence: Sentence, resolver: PlaceResolver, state: _Plac
     or a higher rank that names none closes it."""
     para = sentence.paragraph
     line = resolver.text[para.start : para.end].strip()
+    speaker = _SPEAKER_LABEL.match(line) or (_NAME_LABEL.match(line) if state.speakers else None)
+    if speaker is not None:
+        # '昭化区副区长 张涛：…' at a press conference: what follows is that district's, until the next
+        # speaker; one from the city ('市文明办主任 罗建军：', or '罗建军：' again) gives the floor back to
+        # the page's place.
+        label_start = resolver.text.find(line, para.start)
+        named = [
+            p
+            for _, p in collapse_chains(resolver.in_span(label_start, label_start + speaker.end()))
+            if p.level != "province"
+        ]
+        state.heading, state.heading_level = most_specific(named), 0
+        state.speakers = True
+        return
     marked = line.startswith(LIST_MARKS) or line.startswith(("【", "["))
     if not (para.is_heading or (marked and len(line) <= _SEGMENT_HEAD_MAX)):
         return
     level = heading_level(line)
-    named = [p for _, p in collapse_chains(resolver.in_span(para.start, para.end)) if p.level != "province"]
+    named = [
+        p
+        for m, p in collapse_chains(resolver.in_span(para.start, para.end))
+        if p.level != "province" and not _OUTLET_AFTER.match(resolver.text, m.end)
+    ]
     if named:
         state.heading, state.heading_level = most_specific(named), level
+        state.speakers = False
     elif para.is_heading and state.heading is not None and (level or 1) <= (state.heading_level or 1):
         state.heading = None
 
@@ -237,6 +268,14 @@ def _title_place(page: Page, resolver: PlaceResolver) -> Place | None:
     subjects = [
         p for m, p in named if not _VENUE.match(page.text, m.end) or page.text[m.start - 1 : m.start] != "在"
     ]
+    # '通化、白山两市创城观察': a title naming several places side by side is about none of them alone.
+    apart = {
+        p for p in subjects if p.level != "province" and not any(p != q and p.is_within(q) for q in subjects)
+    }
+    if len(apart) >= 2:
+        return most_specific(
+            p for p in subjects if p.level == "province" and all(q.is_within(p) for q in apart)
+        )
     return most_specific(subjects)
 
 
@@ -281,8 +320,15 @@ def _sentence_place(
         if _NEIGHBOUR_AFTER.match(resolver.text, mention.end):
             continue
         if place.level == "province":
-            if not lead and not _ORGAN_AFTER.match(resolver.text, mention.end) and fallback != place:
-                return place  # '广西壮族自治区平均水平为…': the province opens the sentence as its subject
+            if (
+                at_lead
+                and not _ORGAN_AFTER.match(resolver.text, mention.end)
+                and not _FRAME_AFTER.match(resolver.text, mention.end)
+                and fallback != place
+            ):
+                # '广西壮族自治区平均水平为…', '据悉，广东省目前…': the province opens the sentence as its
+                # subject; '在江西省，…' only sets the scene.
+                return place
             continue
         if not at_lead:
             break

@@ -16,19 +16,22 @@ from .sentences import Sentence, clause_bounds
 _LEAD_BODY = (
     r"[|｜]?[“”\"「」]?(?:[【\[〔][^】\]〕]{1,10}[】\]〕])?(?:【|\[|〔|本报讯|本报|新华社)?(?:[（(][^）)]{1,30}[）)])?"
     rf"[▲△●○■□◆◇★☆•·▶►※→]*(?:[❶-❿①-⑳\d{ORDINAL_NUMERALS}]+[、.．)）]?)?"
+    r"(?:(?:19|20)\d{2}(?:年)?(?:[—–-]{1,2}|至|到)(?:19|20)\d{2}年[,，]?)?"  # '2022—2024年，'
     r"(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?"
-    r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及)[,，、]?"
-    r"|(?:截至|截止到?)(?:(?:19|20)\d{2}年)?(?:\d{1,2}月)?(?:底|末)?[,，]"
+    r"(?:(?:近年来|今年以来|今年|去年|以来|近日|日前|目前|另外|此外|同时|与此同时|其中|而|以及|据悉|据了解)[,，、]?"
+    r"|(?:截至|截止到?)(?:(?:19|20)\d{2}年|今年|去年|目前)?(?:\d{1,2}月)?(?:底|末|份)?[,，]"
     r"|[^\d，,。；;：:“”‘’《》、]{1,8}[，,]){0,3}"
     # '城市管理方面，2025年阜新市…': the date may come after an opening clause too.
     r"(?:(?:19|20)\d{2}年度?[,，]?)?"
     r"(?:记者)?(?:在|由|据|从|以)?"
     r"(?:(?:与|和|同)[^，,。；;]{1,10}(?:相邻|毗邻|接壤|相连|一江之隔)的)?"
+    # '县级市英德市…', '边境口岸城市凭祥市…': what kind of place it is, said before its name.
+    r"(?:[^\d，,。；;：:“”‘’《》、]{0,8}?(?:县级市|地级市|城市|名城|古城|省会|首府|老区))?"
 )
 # A county or city at the head of a sentence is that sentence's own place ('3月2日,成都市武侯区举办…').
 TOPIC_LEAD = re.compile(rf"^{_LEAD_BODY}$")
 # '全市…', '今年一季度，全市…': a sentence or clause about the whole city, district or province.
-_WHOLE_LEAD = re.compile(rf"^{_LEAD_BODY}(?P<scope>全市|全省|全区|全县)")
+_WHOLE_LEAD = re.compile(rf"^{_LEAD_BODY}(?P<scope>全市|全省|全区|全县|我市|我省|我区|我县)")
 # A clause of a sentence opened by a place of its own ('…380万元，抚州市…5.2亿元').
 # '…，最高的盘锦市达到97.3%': the place singled out of a ranking is the clause's subject.
 _CLAUSE_LEAD = re.compile(r"^(?:其中|另外|此外|同时|而|在|以|(?:其中)?(?:最高|最低|最多|最少|最快|最好)的)?$")
@@ -43,7 +46,7 @@ def whole_place(compact: str, place: Place | None, section_place: Place | None) 
     m = _WHOLE_LEAD.match(compact)
     if m is None:
         return None
-    scope = m.group("scope")
+    scope = "全" + m.group("scope")[1]  # '我县' speaks for the county as '全县' does
     # '在全省率先…' in a city's report compares the city: it is still the city's figure. Without 在, a
     # district's '全市…' is its city's whole, and a city's '全省…' its province's.
     comparing = compact[: m.start("scope")].endswith("在")
@@ -108,9 +111,13 @@ def clause_places(
         ):
             parent_city = named != section_place and mention.suffixed and named.level == "prefecture"
             names_whole = WHOLE_AFTER.match(resolver.text, mention.end) is not None
-            if section_place is not None and not names_whole and (
-                (section_place.is_within(named) and not parent_city)
-                or LIST_AFTER.match(resolver.text, mention.end)
+            if (
+                section_place is not None
+                and not names_whole
+                and (
+                    (section_place.is_within(named) and not parent_city)
+                    or LIST_AFTER.match(resolver.text, mention.end)
+                )
             ):
                 # Its own province, or a list of places: the section's figure. A city written out in full
                 # ('苏州市…' on 张家港's page) speaks for itself.
@@ -148,3 +155,19 @@ def distributed_places(
     return distribute_places(
         compact, [f.number_start for f in figures], named, lambda pos: clause_bounds(compact, pos)[0]
     )
+
+
+def adjacent_places(sentence: Sentence, figures: list[Figure], resolver: PlaceResolver) -> dict[int, Place]:
+    """Figure index → place for a figure written right after a place's name ('浚县2名、淇县1名')."""
+    compact = sentence.compact
+    ends = {}
+    position = {text_pos: i for i, text_pos in enumerate(sentence.index)}
+    for mention, place in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
+        last = position.get(mention.end - 1)
+        if last is not None and place.level != "province":
+            ends[last + 1] = place
+    return {
+        index: ends[figure.start]
+        for index, figure in enumerate(figures)
+        if figure.start in ends and compact[figure.start : figure.start + 1].isdigit()
+    }

@@ -19,9 +19,7 @@ _SPACE_RUN = re.compile(r"\s+")
 _SENTENCE_MARK = re.compile(f"[{re.escape(_SENTENCE_END)}.．]")
 # A clause ends at 。！？；，：, but not at the comma of '1,234' or the colon of '10:58'; and at a dash
 # ('…仍有差距——江津区…'), but not one joining the ends of a range ('2021——2025年').
-_CLAUSE_BREAK = re.compile(
-    rf"[{re.escape(_SENTENCE_END)}]|(?<!\d)[，,：:]|[，,：:](?!\d)|(?<!\d)——|——(?!\d)"
-)
+_CLAUSE_BREAK = re.compile(rf"[{re.escape(_SENTENCE_END)}]|(?<!\d)[，,：:]|[，,：:](?!\d)|(?<!\d)——|——(?!\d)")
 _HEADING_MAX = 40
 # The numbering of a heading in a work report: '一、', '（一）', '1.', '1、', '（1）'.
 _NUMBERED_HEADING = re.compile(

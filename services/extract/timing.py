@@ -22,6 +22,8 @@ _BULLET = re.compile(
 _OWN_RELATIVE_YEAR = re.compile(r"(?<![比较与同])(?:今年|去年|前年|明年|本年)(?!以来|来|同期)")
 _AS_OF_LEAD = re.compile(r"(?:截至|截止到?|到)$")
 _PERIOD_END = re.compile(r"^(?:底|末|止)")
+_YEARLY_AVERAGE_CHANGE = re.compile(r"年均(?:增长|增速|增幅|提高|提升|递增|下降|减少)")
+_PLACE_LEAD = re.compile(r"^[\u4e00-\u9fff]{1,8}(?:省|市|县|区|州|盟|旗)$")
 _ITEM_MARKS = re.compile(rf"[❶-❿①-⑳\d{ORDINAL_NUMERALS}、.．)）]")
 
 
@@ -113,11 +115,19 @@ def _advance(state: _YearsInForce, sentence: Sentence) -> None:
         if at_head or follows in "，,":
             state.paragraph = year.year
         clause_lead = re.split(r"[，,：:]", lead)[-1]
-        if (at_head or follows in "，," or not clause_lead) and (
+        # '原平市2025年新增…；定襄县…': a year after the place that opens the clause heads it too.
+        placed = bool(_PLACE_LEAD.match(clause_lead))
+        if (at_head or follows in "，," or not clause_lead or placed) and (
             state.sentence is None or state.sentence == state.carried
         ):
             # '…方面，2023年全市新增…；全年…': the year opening a clause holds for the later pieces.
             state.sentence = year.year
+
+
+def _owned_by_another(compact: str, year: YearMention, figure: Figure) -> bool:
+    """'由2023年的78%提升至91%': a year joined by 的 to a figure before this one is that figure's."""
+    between = compact[year.end : figure.start]
+    return between.startswith("的") and any(ch.isdigit() for ch in between)
 
 
 def _year_of(
@@ -128,12 +138,21 @@ def _year_of(
         column = len(TABLE_CELL.findall(compact, 0, figure.start))
         if column < len(state.table) and state.table[column] is not None:
             return state.table[column]
-    mentions = [y for y in find_years(compact) if not y.baseline]
-    _, clause_end = clause_bounds(compact, figure.number_start)
+    mentions = [
+        y for y in find_years(compact) if not y.baseline and not _owned_by_another(compact, y, figure)
+    ]
+    clause_start, clause_end = clause_bounds(compact, figure.number_start)
+    if _YEARLY_AVERAGE_CHANGE.search(compact, clause_start, figure.start):
+        return None  # '年均增长9.6%': an average over years, no one year's ('年均浓度' is one year's mean)
     # A year after the figure speaks for it only inside its clause ('…3.5亿元，力争2025年…' does not).
     before = [y for y in mentions if y.start < figure.start] or [y for y in mentions if y.start < clause_end]
     if before:
         chosen = before[-1]
+        own = compact[clause_start : figure.start]
+        if chosen.start < clause_start and _OWN_RELATIVE_YEAR.search(own):
+            # '2024年为90.8%，今年力争提高2个百分点': its own clause says which year, relatively; the same
+            # one only when the page's date says so.
+            return chosen.year if relative_year(own, published) == chosen.year else None
         if chosen.opens_span:
             # '截至2022年底，…自2017年以来累计…': the total is counted at the end of 2022.
             as_of = [y for y in before if y.as_of and not y.opens_span]

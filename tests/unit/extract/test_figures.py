@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.extract.extractor import Extractor
 from services.extract.figures import find_figures
+from tests.support.extraction import extract
 
 
 def quantities(text: str) -> list[tuple[str, float, str, str, str]]:
@@ -334,3 +336,8 @@ def test_percent_point_ellipsis_keeps_its_surface_short() -> None:
 
 def test_a_full_stop_written_as_a_dot_does_not_glue_the_next_number() -> None:
     assert [(f.value, f.unit_kind) for f in find_figures("全部达标.30个站点已建成")] == [(30, "count")]
+
+
+def test_a_numeral_inside_a_place_name_written_in_full_is_no_figure(extractor: Extractor) -> None:
+    text = "绵阳：文明创建\n\n三台县打通断头路4条。五台县新建公园5个，新增三台洒水车。\n"
+    assert [m.surface for m in extract(extractor, text)] == ["4条", "5个", "三台"]

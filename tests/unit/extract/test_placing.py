@@ -403,3 +403,71 @@ def test_a_districts_bare_short_name_is_a_word_not_the_district(extractor: Extra
     # 佳木斯 has districts named 前进区 and 向阳区: '前进', '向阳' alone are words.
     text = "佳木斯：文明之花处处开\n\n佳木斯市持续推进文明城市创建。\n\n向阳新建驿站5个。\n"
     assert by_surface(extract(extractor, text))["5个"].city == "佳木斯市"
+
+
+# -- transcripts, 我县, provinces after an opening, kinds of place, names right before their figures --------
+
+
+def test_a_press_conference_gives_each_speakers_words_to_the_speakers_place(extractor: Extractor) -> None:
+    text = (
+        "绵阳市创建全国文明城市新闻发布会实录\n\n"
+        "涪城区副区长 张三：\n全区新建公厕20座。\n\n"
+        "市文明办主任 李四：\n全市注册志愿者达到50万人。\n\n"
+        "游仙区委书记 王五：\n全区新建驿站12个。\n\n"
+        "李四：明年全市将新建公园10个。\n"
+    )
+    assert [(m.value, m.city) for m in extract(extractor, text)] == [
+        (20, "绵阳市涪城区"),
+        (500_000, "绵阳市"),
+        (12, "绵阳市游仙区"),
+        (10, "绵阳市"),
+    ]
+
+
+_MIANYANG = "绵阳：文明之花处处开\n\n绵阳市持续推进全国文明城市创建。\n\n"
+
+
+@pytest.mark.parametrize(
+    ("page", "body", "surface", "city"),
+    [
+        # '我县…' speaks for the county as '全县' does.
+        (
+            "南部县创建工作简报\n\n南部县持续推进创建。\n\n",
+            "南充市创建办暗访发现，我县存在问题点位40个。",
+            "40个",
+            "南充市南部县",
+        ),
+        # A province after an opening clause is the subject; one setting the scene is not.
+        (_MIANYANG, "据悉，四川省目前注册志愿者已超过1000万人。", "超过1000万人", "四川省"),
+        (_MIANYANG, "在四川省，绵阳市新建口袋公园30个。", "30个", "绵阳市"),
+        # What kind of place it is may be said before its name.
+        (_MIANYANG, "县级市江油市新增停车泊位3000个。", "3000个", "江油市"),
+        # A figure written right after a place's name is that place's.
+        (_MIANYANG, "三台县2名、盐亭县1名候选人入选。", "1名", "绵阳市盐亭县"),
+        # An autonomous prefecture's short form ('凉山州') is a name written in full.
+        (_MIANYANG, "2024年，凉山州、甘孜州群众满意率分别为94.1%、95.6%。", "95.6%", "甘孜藏族自治州"),
+    ],
+)
+def test_we_provinces_kinds_of_place_and_adjacent_names(
+    extractor: Extractor, page: str, body: str, surface: str, city: str
+) -> None:
+    assert by_surface(extract(extractor, page + body))[surface].city == city
+
+
+def test_a_papers_masthead_is_not_the_place_of_the_story(extractor: Extractor) -> None:
+    text = "小巷里的文明经——涪城区城厢街道见闻\n\n绵阳日报 2025年10月22日\n\n社区共有居民2800户。\n"
+    assert by_surface(extract(extractor, text))["2800户"].city == "绵阳市涪城区"
+
+
+def test_a_title_naming_two_cities_side_by_side_is_about_neither_alone(extractor: Extractor) -> None:
+    text = (
+        "比学赶超争创文明城——绵阳、德阳两市创城观察\n\n绵阳市和德阳市同为全国文明城市。\n\n"
+        "德阳新增停车泊位6500个，比绵阳多出2300个。\n"
+    )
+    assert by_surface(extract(extractor, text))["6500个"].city == "德阳市"
+
+
+def test_a_bare_name_of_a_city_and_its_county_is_the_one_written_in_full(extractor: Extractor) -> None:
+    # '抚顺' names both 抚顺市 and its 抚顺县; the page writes 抚顺市 out.
+    text = "抚顺：文明创建见实效\n\n抚顺市持续推进创建。\n\n抚顺新增停车泊位3000个。\n"
+    assert by_surface(extract(extractor, text))["3000个"].city == "抚顺市"

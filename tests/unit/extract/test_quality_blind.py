@@ -20,14 +20,13 @@ written from it, and it is held to the targets for unseen text.
 - fresh4 (16 documents, 322 required figures; 2026-12-01, by another helper session that never saw the
   extractor, written to be hard on place and year: speakers of several districts, 我县, short names of
   banners, a reporter's notes, a street's story), scored after the rules from fresh3: precision 0.985,
-  recall 0.991, qualifier 1.0, city 0.817, year 0.897, indicator 0.950, change 1.0, value_max 1.0. Below
-  the targets for city and year; no rule has been written from it yet, so it is held where it stands
-  (BELOW_TARGETS) until rules written from it lift it, after which a new set must measure unseen text.
+  recall 0.991, qualifier 1.0, city 0.817, year 0.897 (0.916 once six lines were brought to the seeds'
+  convention for running totals), indicator 0.950, change 1.0, value_max 1.0. Rules were then written from
+  it too: it is tuned now. fresh5, written after, measures unseen text again.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -71,6 +70,16 @@ TUNED = {
         "change_acc": 0.99,
         "value_max_acc": 0.99,
     },
+    "fresh4": {
+        "precision": 0.98,
+        "recall": 0.99,
+        "qualifier_acc": 0.99,
+        "city_acc": 0.94,
+        "year_acc": 0.98,
+        "indicator_acc": 0.94,
+        "change_acc": 0.99,
+        "value_max_acc": 0.99,
+    },
     "fresh3": {
         "precision": 0.99,
         "recall": 0.99,
@@ -84,28 +93,13 @@ TUNED = {
 }
 
 
-# Held out, measured at first contact, below the targets: it may not fall further.
-BELOW_TARGETS = {
-    "fresh4": {
-        "precision": 0.98,
-        "recall": 0.99,
-        "qualifier_acc": 0.99,
-        "city_acc": 0.81,
-        "year_acc": 0.89,
-        "indicator_acc": 0.94,
-        "change_acc": 0.99,
-        "value_max_acc": 0.99,
-    },
-}
-
-
 @pytest.fixture(scope="module", params=sorted(TUNED))
 def tuned_set(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     name = str(request.param)
     return name, score_documents(BLIND / name, BLIND / name / "gold.jsonl")
 
 
-@pytest.mark.parametrize("name", sorted(TUNED) + list(HELD_OUT) + sorted(BELOW_TARGETS))
+@pytest.mark.parametrize("name", sorted(TUNED) + list(HELD_OUT))
 def test_every_document_of_a_blind_set_is_annotated(name: str) -> None:
     folder = BLIND / name
     docs = {p.name for p in folder.glob("*.txt")}
@@ -133,14 +127,3 @@ def test_held_out_blind_sets_meet_the_targets_for_unseen_text(
 ) -> None:
     name, result = held_out_set
     assert result[measure] is not None and result[measure] >= UNSEEN_TARGETS[measure], (name, result)
-
-
-@pytest.mark.parametrize("measure", sorted(BELOW_TARGETS["fresh4"]))
-def test_a_held_out_set_below_the_targets_does_not_fall(measure: str) -> None:
-    result = _below_targets_scores()
-    assert result[measure] is not None and result[measure] >= BELOW_TARGETS["fresh4"][measure], result
-
-
-@functools.cache
-def _below_targets_scores() -> dict[str, Any]:
-    return score_documents(BLIND / "fresh4", BLIND / "fresh4" / "gold.jsonl")

@@ -276,3 +276,25 @@ def test_an_official_documents_full_title_is_its_issuer_and_its_subject() -> Non
         "河南省精神文明建设委员会办公室\n关于2024年度创建工作的通知\n\n豫文明办〔2025〕1号\n\n各市文明办：\n"
     )
     assert read_page_facts(text).title == "河南省精神文明建设委员会办公室关于2024年度创建工作的通知"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A period of the year may follow the year without 年.
+        ("📣成绩单来了！2025上半年某市创城干货满满\n\n全市新建口袋公园9个。\n", [2025]),
+        # A year after the place opening its clause heads the whole sentence, across its '；'.
+        ("在县域，江油市2025年新增停车泊位2400个；梓潼县打通断头路4条。\n", [2025, 2025]),
+        # A year joined by 的 to the starting figure is that figure's alone.
+        ("清扫率由2023年的78%提升至91%。\n", [2023, None]),
+        # A clause saying its own year relatively does not take an earlier clause's.
+        ("全市满意率2024年为90.8%，今年力争提高2个百分点。\n", [2024, None]),
+        # An average change over years is no one year's; a yearly mean is that year's.
+        ("2022年至2024年，志愿者人数年均增长9.6%。\n", [None]),
+        ("2023年，全市PM2.5年均浓度同比下降8.3%。\n", [2023]),
+    ],
+)
+def test_periods_clause_heads_starting_figures_relative_clauses_and_averages(
+    text: str, expected: list[int | None]
+) -> None:
+    assert years(text) == expected
