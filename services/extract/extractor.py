@@ -18,7 +18,7 @@ from .placing import PlaceCall, attribute_places, page_scope
 from .subjects import name_subjects
 from .timing import figure_years
 
-EXTRACTOR_VERSION = "0.2.0"
+EXTRACTOR_VERSION = "0.3.0"
 
 
 class Extractor:
