@@ -14,15 +14,19 @@ First contact, before any rule was written from them (2026-11-30):
   extractor), scored before any rule was written from it: precision 1.0, recall 0.993, qualifier 1.0,
   city 0.939, year 0.919 (0.929 once three lines were brought to the seeds' convention for running totals),
   indicator 0.966, change 0.997, value_max 1.0.
-General rules were then written from dev, from the probes, from final and from fresh3: those four are
-tuned now, and their thresholds below only keep what was reached. fresh2 is held out: no rule has been
-written from it, and it is held to the targets for unseen text.
 - fresh4 (16 documents, 322 required figures; 2026-12-01, by another helper session that never saw the
   extractor, written to be hard on place and year: speakers of several districts, 我县, short names of
   banners, a reporter's notes, a street's story), scored after the rules from fresh3: precision 0.985,
   recall 0.991, qualifier 1.0, city 0.817, year 0.897 (0.916 once six lines were brought to the seeds'
   convention for running totals), indicator 0.950, change 1.0, value_max 1.0. Rules were then written from
-  it too: it is tuned now. fresh5, written after, measures unseen text again.
+  it too: it is tuned now.
+- fresh5 (16 documents, 305 required figures; 2026-12-01, by a third helper session that never saw the
+  extractor: half plain summaries and news, half hard cases), scored once, after the rules from fresh3 and
+  fresh4: precision 0.994, recall 1.0, qualifier 1.0, city 0.970, year 0.961, indicator 0.961, change
+  1.0. No rule has been written from it.
+General rules were written from dev, the probes, final, fresh3 and fresh4: those five are tuned, and their
+thresholds below only keep what was reached. fresh2 and fresh5 are held out: no rule has been written from
+them, and they are held to the targets for unseen text.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from tests.support.reference import UNSEEN_TARGETS, score_documents
 BLIND = Path(__file__).resolve().parents[2] / "data" / "blind"
 
 # What the tuned sets reach today, a little below; none below the targets for unseen text.
-HELD_OUT = ("fresh2",)
+HELD_OUT = ("fresh2", "fresh5")
 TUNED = {
     "dev": {
         "precision": 0.99,
