@@ -13,8 +13,9 @@ from .indicators import IndicatorMatcher
 from .lexicon import Lexicon
 from .meaning import figure_changes
 from .page import Spotted, read_page, spot_figures
+from .page_scope import PlaceCall, page_scope
 from .places import PlaceResolver
-from .placing import PlaceCall, attribute_places, page_scope
+from .placing import attribute_places
 from .subjects import name_subjects
 from .timing import figure_years
 

@@ -11,6 +11,7 @@ from shared.contracts import Change
 from .catalog import CLOSING_QUOTES, DROP_QUOTES, QUOTE_FOLD, QUOTE_MARKS, Indicator, Match, anchor_of
 from .figures import Figure, find_figures
 from .lexicon import Lexicon
+from .modifiers import modifier_changes_meaning
 from .page import Spotted
 from .phrases import PhraseIndex
 from .sentences import clause_bounds, segment_bounds
@@ -85,7 +86,7 @@ class IndicatorMatcher:
         # ('提高到每月780元') is not the size an indicator of increases measures.
         if (change is not None) != indicator.measures_change:
             return False
-        return not _modifier_changes_meaning(
+        return not modifier_changes_meaning(
             spot.sentence.compact, spot.clauses[i], spot.figures[i], indicator, match.trigger
         )
 
@@ -271,44 +272,6 @@ class IndicatorMatcher:
 
 
 _NOUN_FLAGS = ("n", "an", "j")  # a verbal noun (启动) alone does not name a subject
-
-# Words before a counted noun that make it another count. Active or honoured people are a subset of the
-# people an indicator counts ('活跃志愿者', '最美志愿者'); newly recruited ones are an addition, not the
-# total a stock indicator counts ('新招募志愿者'; an indicator of additions, '新增停车位', is another thing).
-SUBSET_MODIFIERS = ("活跃", "经常参加服务的", "最美", "优秀", "先进", "星级", "十佳", "百佳", "金牌", "骨干")
-ADDITION_MODIFIERS = ("新招募", "招募", "新增", "新发展", "净增", "新注册", "新增注册", "新招募注册")
-_PEOPLE_KINDS = frozenset({"person", "household"})
-_LITERAL_SPLIT = re.compile(r"\{N\}|…|X")
-
-
-def _modifier_changes_meaning(
-    compact: str, clause: tuple[int, int], figure: Figure, indicator: Indicator, trigger: str
-) -> bool:
-    """Whether the catalog phrase that named the figure stands, in its clause, after a modifier that makes
-    the figure count something else."""
-    if figure.unit_kind not in _PEOPLE_KINDS:
-        return False
-    modifiers = SUBSET_MODIFIERS if indicator.counts_additions else SUBSET_MODIFIERS + ADDITION_MODIFIERS
-    literal = max(_LITERAL_SPLIT.split(trigger), key=len).strip("“”")
-    if len(literal) < 2 or not modifiers or literal.startswith(modifiers):
-        return False
-    c_start, c_end = clause
-    pos = compact.find(literal, c_start, c_end)
-    while pos >= 0:
-        before = compact[c_start:pos]
-        if before.endswith(modifiers) or _described_after(before, modifiers):
-            return True
-        pos = compact.find(literal, pos + 1, c_end)
-    return False
-
-
-def _described_after(before: str, modifiers: tuple[str, ...]) -> bool:
-    """'新招募的大学生志愿者': the modifier, then '的' and a short description of the same people."""
-    head, mark, description = before.rpartition("的")
-    return bool(mark) and len(description) <= _DESCRIPTION_MAX and head.endswith(modifiers)
-
-
-_DESCRIPTION_MAX = 6
 
 
 def _lacks_noun(

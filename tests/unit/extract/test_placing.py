@@ -1,6 +1,6 @@
-"""The place pass (placing.py, scoping.py): whose figure it is, and why. The page's and each section's
-scope, segment heads, a place leading a sentence or clause, 全市/全省 scopes, national figures, lists shared
-by 分别, and the place given with the file."""
+"""The place pass (page_scope.py, placing.py, scoping.py): whose figure it is, and why. The page's and
+each section's scope, segment heads, a place leading a sentence or clause, 全市/全省 scopes, national
+figures, lists shared by 分别, and the place given with the file."""
 
 from __future__ import annotations
 
