@@ -292,3 +292,20 @@ def test_the_average_of_a_rate_is_that_rate_but_an_average_count_is_not_the_tota
 ) -> None:
     assert indicators(matcher, "各区群众满意率平均为92.6%。") == [(92.6, "governance.satisfaction_rate")]
     assert [code for _, code in indicators(matcher, "平均每个社区有注册志愿者300名。")] == [None]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "code"),
+    [
+        # A city's or a province's 'good people', with words between the name and the count.
+        ("“绵阳好人”已累计评选出300余名。", "morality.regional_good_people"),
+        ("全年评选“绵阳好人”40名，其中6人入选“四川好人”。", "morality.regional_good_people"),
+        # The creation fund, called by the campaign's short name.
+        ("市财政安排创城专项资金8000万元。", "governance.special_fund"),
+        ("全区投入创文专项资金1.2亿元。", "governance.special_fund"),
+    ],
+)
+def test_regional_good_people_and_the_creation_fund_by_their_usual_names(
+    matcher: IndicatorMatcher, sentence: str, code: str
+) -> None:
+    assert {found for _, found in indicators(matcher, sentence)} == {code}
