@@ -16,6 +16,7 @@ from alembic.config import Config
 from services.store.database import DocumentStore
 from services.store.schema import migrate
 from shared.contracts import Change, DeadLetter, DocumentExtracted, DocumentMetadata, Metric, UnitKind
+from tests.support.documents import extracted_document
 
 pytestmark = pytest.mark.integration
 
@@ -56,18 +57,13 @@ def _document(
     doc_id: str, published_on: date | None, *figures: Metric, ingested_at: datetime = _T0
 ) -> DocumentExtracted:
     text = "".join(f.sentence for f in figures)
-    return DocumentExtracted(
-        doc_id=doc_id * 64,
+    return extracted_document(
+        doc_id * 64,
+        text,
+        figures,
         file_name=f"{doc_id}.txt",
-        original_text=text,
-        text=text,
-        script="simplified",
-        encoding="utf-8",
-        format="txt",
-        size_bytes=len(text.encode()),
-        metadata=DocumentMetadata(title=f"报道{doc_id}", published_on=published_on, places=("淮北市",)),
-        metrics=figures,
         extractor_version="1",
+        metadata=DocumentMetadata(title=f"报道{doc_id}", published_on=published_on, places=("淮北市",)),
         ingested_at=ingested_at,
     )
 

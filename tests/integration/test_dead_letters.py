@@ -27,12 +27,13 @@ from services.normalize.app import create_app as create_normalize
 from services.store.app import create_app as create_store
 from services.store.database import DocumentStore
 from shared.content_store import ContentStore
-from shared.contracts import DocumentExtracted, DocumentIngested, DocumentMetadata, DocumentNormalized, Metric
+from shared.contracts import DocumentExtracted, DocumentIngested, DocumentNormalized, Metric
 from shared.references import by_reference
 from shared.settings import Settings
 from shared.stage import TransformStage, create_transform_app
 from shared.streaming.publishing import publish_kept
 from shared.streams import Topology
+from tests.support.documents import extracted_document
 from tests.support.polling import eventually
 from tests.support.recovery import execute, scalar, scalar_async, wenming
 
@@ -54,19 +55,12 @@ def _extracted(doc_id: str, file_name: str) -> DocumentExtracted:
         Metric(value=420000, unit_kind="person", surface="42万名", start=7, end=11, sentence=text),
         Metric(value=438, unit_kind="count", surface="438个", start=23, end=27, sentence=text),
     )
-    return DocumentExtracted(
-        doc_id=doc_id,
+    return extracted_document(
+        doc_id,
+        text,
+        figures,
         file_name=file_name,
-        original_text=text,
-        text=text,
-        script="simplified",
-        encoding="utf-8",
-        format="txt",
-        size_bytes=len(text.encode()),
-        metadata=DocumentMetadata(),
-        metrics=figures,
         extractor_version="0.2.0",
-        ingested_at=datetime.now(UTC),
     )
 
 

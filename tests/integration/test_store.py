@@ -23,6 +23,7 @@ from services.store.schema import migrate, sqlalchemy_url
 from shared.contracts import DeadLetter, DocumentExtracted, DocumentMetadata, Metric
 from shared.settings import Settings
 from shared.streams import Topology
+from tests.support.documents import extracted_document
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -57,19 +58,13 @@ def _extracted(doc_id: str, *, version: str = "1", figures: int = 2) -> Document
             sentence=text,
         ),
     )[:figures]
-    return DocumentExtracted(
-        doc_id=doc_id,
+    return extracted_document(
+        doc_id,
+        text,
+        metrics,
         file_name=f"{doc_id[:6]}.txt",
-        original_text=text,
-        text=text,
-        script="simplified",
-        encoding="utf-8",
-        format="txt",
-        size_bytes=len(text.encode()),
-        metadata=DocumentMetadata(title="淮北市志愿服务", places=("淮北市",)),
-        metrics=metrics,
         extractor_version=version,
-        ingested_at=datetime.now(UTC),
+        metadata=DocumentMetadata(title="淮北市志愿服务", places=("淮北市",)),
     )
 
 

@@ -37,6 +37,7 @@ from shared.servers import server_address
 from shared.settings import Settings
 from shared.streams import Topology
 from tests.support.databases import own_database
+from tests.support.documents import extracted_document
 from tests.support.polling import eventually
 from tests.support.servers import (
     free_port,
@@ -117,19 +118,13 @@ def _document(doc_id: str, *, version: str, figures: int) -> DocumentExtracted:
             sentence=text,
         ),
     )[:figures]
-    return DocumentExtracted(
-        doc_id=doc_id,
+    return extracted_document(
+        doc_id,
+        text,
+        metrics,
         file_name=f"{doc_id[:6]}.txt",
-        original_text=text,
-        text=text,
-        script="simplified",
-        encoding="utf-8",
-        format="txt",
-        size_bytes=len(text.encode()),
-        metadata=DocumentMetadata(title="淮北市志愿服务", places=("淮北市",)),
-        metrics=metrics,
         extractor_version=version,
-        ingested_at=datetime.now(UTC),
+        metadata=DocumentMetadata(title="淮北市志愿服务", places=("淮北市",)),
     )
 
 
