@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from services.operate.cli import METRIC_COLUMNS, build_parser, main
+from services.operate.cli import build_parser, main
+from services.operate.extract_command import METRIC_COLUMNS
 from services.operate.supervisor import INSTANCE_FILE, without_password
 
 
