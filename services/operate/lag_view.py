@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from services.ingest.file_facts import SIDECAR_SUFFIX
 from services.ingest.inbox import is_ignored, is_scanned
+from services.operate.instance import read_instance
 from services.operate.lag import (
     InboxState,
     StageLag,
@@ -24,7 +25,6 @@ from services.operate.lag import (
     verdict,
     with_trend,
 )
-from services.operate.supervisor import read_instance
 from shared.server_urls import redis_failure, redis_url_problem, server_address
 from shared.settings import Settings
 from shared.streams import Topology

@@ -187,7 +187,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_env(args: argparse.Namespace) -> int:
-    from services.operate.supervisor import read_instance
+    from services.operate.instance import read_instance
 
     instance = read_instance(args.data_dir)
     if instance is None:

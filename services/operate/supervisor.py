@@ -17,32 +17,17 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from services.operate.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent
+from services.operate.instance import INSTANCE_FILE
 from shared.streams import STAGES
 
 if TYPE_CHECKING:  # `wenming env` imports this module and needs no settings
     from shared.settings import Settings
 
 log = logging.getLogger("wenming.up")
-INSTANCE_FILE = "instance.json"
 _RESTART_BACKOFF_S = 2.0
 _STOP_WAIT_S = 15.0
 # Store first: it applies the migrations the others never wait for.
 _START_ORDER = ("store", *[s for s in STAGES if s != "store"])
-
-
-def read_instance(data_dir: Path) -> dict[str, str] | None:
-    """The settings of the pipeline running from `data_dir`, as WENMING_* variables, if it is alive."""
-    try:
-        instance = json.loads((data_dir / INSTANCE_FILE).read_text(encoding="utf-8"))
-        os.kill(int(instance["pid"]), 0)
-        return {
-            "WENMING_REDIS_URL": instance["redis_url"],
-            "WENMING_DATABASE_URL": instance["database_url"],
-            "WENMING_STREAM_PREFIX": instance["stream_prefix"],
-            "WENMING_INBOX": instance["inbox"],
-        }
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 @dataclass

@@ -14,7 +14,8 @@ import pytest
 
 from services.operate.cli import build_parser, main
 from services.operate.extract_command import METRIC_COLUMNS
-from services.operate.supervisor import INSTANCE_FILE, without_password
+from services.operate.instance import INSTANCE_FILE
+from services.operate.supervisor import without_password
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
