@@ -11,29 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from shared.figure_columns import FIGURE_FIELDS
+
 if TYPE_CHECKING:  # `_analyzer` imports it when a file is read: the extractor takes seconds to load
     from services.analysis import Analyzer
 
-METRIC_COLUMNS = (
-    "file",
-    "value",
-    "value_max",
-    "unit_kind",
-    "measure_word",
-    "qualifier",
-    "change",
-    "indicator",
-    "subject",
-    "city",
-    "place_code",
-    "place_level",
-    "place_basis",
-    "year",
-    "surface",
-    "start",
-    "end",
-    "sentence",
-)
+METRIC_COLUMNS = ("file", *FIGURE_FIELDS, "surface", "start", "end", "sentence")
 
 
 def add_extract_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from services.store.tables import (
     RegionRow,
 )
 from shared.contracts import DeadLetter, DocumentExtracted, Metric
+from shared.figure_columns import FIGURE_FIELDS
 
 StoreOutcome = Literal["stored", "updated", "unchanged", "stale"]
 
@@ -118,19 +120,7 @@ _PASSAGE_COLUMNS = ("document_id", "ordinal", "start_offset", "text", "search_te
 _METRIC_COLUMNS = (
     "document_id",
     "ordinal",
-    "value",
-    "value_max",
-    "unit_kind",
-    "measure_word",
-    "qualifier",
-    "change",
-    "indicator",
-    "subject",
-    "city",
-    "place_code",
-    "place_level",
-    "place_basis",
-    "year",
+    *FIGURE_FIELDS,
     "surface",
     "start_offset",
     "end_offset",
@@ -146,33 +136,16 @@ def _passage_rows(documents: Iterable[DocumentExtracted]) -> Iterator[tuple[Any,
             yield document.doc_id, ordinal, passage.start, passage.text, passage.terms
 
 
+_figure_fields = operator.attrgetter(*FIGURE_FIELDS)
+
+
 def _metric_rows(
     documents: Iterable[DocumentExtracted], streamed: Mapping[str, StreamedFigures]
 ) -> Iterator[tuple[Any, ...]]:
     for document in documents:
         metrics: Iterable[Metric] = streamed.get(document.doc_id, document.metrics)
         for ordinal, m in enumerate(metrics):
-            yield (
-                document.doc_id,
-                ordinal,
-                m.value,
-                m.value_max,
-                m.unit_kind,
-                m.measure_word,
-                m.qualifier,
-                m.change,
-                m.indicator,
-                m.subject,
-                m.city,
-                m.place_code,
-                m.place_level,
-                m.place_basis,
-                m.year,
-                m.surface,
-                m.start,
-                m.end,
-                m.sentence,
-            )
+            yield (document.doc_id, ordinal, *_figure_fields(m), m.surface, m.start, m.end, m.sentence)
 
 
 def _copy_rows(
