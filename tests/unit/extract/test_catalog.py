@@ -309,3 +309,18 @@ def test_regional_good_people_and_the_creation_fund_by_their_usual_names(
     matcher: IndicatorMatcher, sentence: str, code: str
 ) -> None:
     assert {found for _, found in indicators(matcher, sentence)} == {code}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "code"),
+    [
+        ("全市注册志愿服务团体3000个。", "volunteer.teams"),
+        ("新建改建城市厕所40座。", "city.sanitation_facilities"),
+        ("栽种乔灌木1.5万株。", "eco.trees_planted"),
+        ("数字城管平台受理问题12万件。", "governance.issues_collected"),
+        ("新建村级互助养老服务点18个。", "livelihood.eldercare_facilities"),
+        ("新建电动自行车集中充电棚30处。", "infra.ebike_charging_facilities"),
+    ],
+)
+def test_the_catalogs_usual_synonyms(matcher: IndicatorMatcher, sentence: str, code: str) -> None:
+    assert {found for _, found in indicators(matcher, sentence)} == {code}
