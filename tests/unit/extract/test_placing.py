@@ -437,6 +437,8 @@ _MIANYANG = "绵阳：文明之花处处开\n\n绵阳市持续推进全国文明
             "40个",
             "南充市南部县",
         ),
+        # Who said it may open the sentence, however long its name.
+        (_MIANYANG, "四川省委宣传部日前透露，截至2024年底，四川共有全国文明城市18个。", "18个", "四川省"),
         # A province after an opening clause is the subject; one setting the scene is not.
         (_MIANYANG, "据悉，四川省目前注册志愿者已超过1000万人。", "超过1000万人", "四川省"),
         (_MIANYANG, "在四川省，绵阳市新建口袋公园30个。", "30个", "绵阳市"),
