@@ -35,7 +35,7 @@ def test_compose_file_follows_the_specification(compose: dict[str, Any]) -> None
     compose_spec = pytest.importorskip("compose_spec")
     parsed = compose_spec.PyCompose.from_json(json.dumps(compose))
     parsed.validate()
-    assert set(parsed.service_names()) == {"redis", "postgres", "migrate", *STAGES, *MONITORING}
+    assert set(parsed.service_names()) == {"redis", "postgres", "migrate", "operator", *STAGES, *MONITORING}
 
 
 def test_a_misspelt_key_is_caught() -> None:
@@ -115,7 +115,13 @@ def test_every_stage_runs_as_a_user_other_than_root(compose: dict[str, Any]) -> 
 def test_only_migrate_is_the_owner_and_the_store_is_the_writer(compose: dict[str, Any]) -> None:
     services = compose["services"]
     holders = {n for n, s in services.items() if "WENMING_DATABASE_URL" in s.get("environment", {})}
-    assert holders == {"migrate", "store"}
+    assert holders == {"migrate", "store", "operator"}
+    # The operator's commands hold the owner's URL too, but only when run by hand: `up` never starts them.
+    assert services["operator"]["profiles"] == ["tools"] and services["operator"]["restart"] == "no"
+    assert (
+        services["operator"]["environment"]["WENMING_DATABASE_URL"]
+        == services["migrate"]["environment"]["WENMING_DATABASE_URL"]
+    )
     owner = urlsplit(services["migrate"]["environment"]["WENMING_DATABASE_URL"])
     writer = urlsplit(services["store"]["environment"]["WENMING_DATABASE_URL"])
     postgres = services["postgres"]["environment"]
@@ -132,7 +138,7 @@ def test_only_migrate_is_the_owner_and_the_store_is_the_writer(compose: dict[str
     assert owner.path == writer.path == "/" + postgres["POSTGRES_DB"]
     # The owner's password goes nowhere else; migrate sets the password the store logs in with.
     for name, service in services.items():
-        if name not in ("postgres", "migrate"):
+        if name not in ("postgres", "migrate", "operator"):
             assert TEST_ENV["POSTGRES_PASSWORD"] not in yaml.safe_dump(service), name
     assert services["migrate"]["environment"]["WENMING_WRITER_PASSWORD"] == writer.password
     assert "WENMING_REDIS_URL" not in services["migrate"]["environment"]
@@ -239,3 +245,14 @@ def test_the_readme_sets_every_required_variable() -> None:
             assert required <= assigned, f"{line}: set {required - assigned}"
             if "--profile monitoring" in line:
                 assert "GRAFANA_ADMIN_PASSWORD" in assigned
+
+
+def test_the_operators_commands_run_on_demand_with_what_they_need(compose: dict[str, Any]) -> None:
+    operator = compose["services"]["operator"]
+    assert build_parser().parse_args(operator["command"]).command == "lag"
+    assert operator["environment"]["WENMING_INBOX"] == "/inbox"
+    assert "./inbox:/inbox" in operator["volumes"]  # a replayed file goes back into the inbox
+    assert operator["user"] == compose["services"]["ingest"]["user"]  # as the inbox's owner, like ingest
+    assert operator["environment"]["WENMING_REDIS_URL"] == compose["services"]["ingest"]["environment"][
+        "WENMING_REDIS_URL"
+    ]
