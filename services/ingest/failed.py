@@ -55,11 +55,21 @@ def restore_failed(inbox: Path, file_name: str, reason: str, doc_id: str | None)
             source = folders.source_folder(folder)
             candidate = _find(failed, name, reason, doc_id, shown=Path(FAILED_DIR, folder))
             sidecar = candidate + SIDECAR_SUFFIX
-            # The sidecar first: ingest takes a document only once its sidecar, if any, has settled.
             moved_sidecar = _is_regular(failed, sidecar) and not _exists(failed, sidecar + ERROR_SUFFIX)
+            # Both names free before anything moves: a sidecar alone in the inbox would be applied to
+            # whatever document took its name there.
+            for target in (name, name + SIDECAR_SUFFIX) if moved_sidecar else (name,):
+                if _exists(source, target):
+                    raise NotRestorable(_taken(inbox / folder / target))
+            # The sidecar first: ingest takes a document only once its sidecar, if any, has settled.
             if moved_sidecar:
                 _move_back(failed, sidecar, source, name + SIDECAR_SUFFIX, inbox / folder)
-            _move_back(failed, candidate, source, name, inbox / folder)
+            try:
+                _move_back(failed, candidate, source, name, inbox / folder)
+            except BaseException:
+                if moved_sidecar:  # the name was taken meanwhile: the sidecar goes back to failed/ too
+                    rename_noreplace(source, name + SIDECAR_SUFFIX, failed, sidecar)
+                raise
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(candidate + ERROR_SUFFIX, dir_fd=failed)
     except (ValueError, UnsafeFolder) as exc:  # not one plain file name; failed/ is a link
@@ -147,9 +157,11 @@ def _exists(folder: int, name: str) -> bool:
 def _move_back(failed: int, name: str, source: int, original: str, shown: Path) -> None:
     try:
         rename_noreplace(failed, name, source, original)
-    except FileExistsError:
-        raise NotRestorable(f"{shown / original} exists: not replaced; move it away first") from None
     except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            raise NotRestorable(f"{shown / original} exists: not replaced; move it away first") from None
+        if isinstance(exc, FileExistsError) or exc.errno == errno.EEXIST:
+            raise NotRestorable(_taken(shown / original)) from None
         raise
+
+
+def _taken(path: Path) -> str:
+    return f"{path} exists: not replaced; move it away first"

@@ -90,6 +90,47 @@ def test_nothing_is_replaced_in_the_inbox(tmp_path: Path) -> None:
     assert (inbox / "failed" / "report.txt.error.txt").is_file()
 
 
+def test_a_sidecar_never_goes_back_without_its_document(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _failed(inbox, "report.txt")
+    (inbox / "failed" / "report.txt.meta.json").write_text('{"place": "淮北市"}', encoding="utf-8")
+    (inbox / "report.txt").write_bytes(b"another document by that name")
+    with pytest.raises(NotRestorable, match=r"inbox/report.txt exists: not replaced"):
+        restore_failed(inbox, "report.txt", REASON, None)
+    # Not in the inbox, where it would give its place to the other document.
+    assert not (inbox / "report.txt.meta.json").exists()
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == [
+        "report.txt",
+        "report.txt.error.txt",
+        "report.txt.meta.json",
+    ]
+
+
+def test_a_document_whose_name_is_taken_meanwhile_takes_its_sidecar_back_to_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    _failed(inbox, "report.txt")
+    (inbox / "failed" / "report.txt.meta.json").write_text('{"place": "淮北市"}', encoding="utf-8")
+    (inbox / "report.txt").write_bytes(b"dropped between the check and the move")
+    # The check finds both names free, as it would just before the other file arrived.
+    monkeypatch.setattr("services.ingest.failed._exists", lambda folder, name: False)
+    with pytest.raises(NotRestorable, match=r"inbox/report.txt exists: not replaced"):
+        restore_failed(inbox, "report.txt", REASON, None)
+    assert not (inbox / "report.txt.meta.json").exists()
+    assert (inbox / "failed" / "report.txt.meta.json").is_file()
+
+
+def test_a_sidecar_whose_name_is_taken_leaves_its_document_in_failed(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _failed(inbox, "report.txt")
+    (inbox / "failed" / "report.txt.meta.json").write_text('{"place": "淮北市"}', encoding="utf-8")
+    (inbox / "report.txt.meta.json").write_text('{"place": "保定市"}', encoding="utf-8")
+    with pytest.raises(NotRestorable, match=r"inbox/report.txt.meta.json exists: not replaced"):
+        restore_failed(inbox, "report.txt", REASON, None)
+    assert not (inbox / "report.txt").exists() and (inbox / "failed" / "report.txt").is_file()
+
+
 @pytest.mark.parametrize(
     ("file_name", "reason", "doc_id", "says"),
     [
