@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 from sqlalchemy.engine import Engine
 
+from services.ingest.file_facts import with_folder_place
 from services.operate.dlq import DlqError, publisher
 from services.operate.dlq_text import reprocess_summary
 from shared.contracts import DocumentIngested, FileFacts
@@ -97,9 +98,26 @@ def stored_document(engine: Engine, doc_id: str) -> DocumentIngested:
         ingested_at=row.ingested_at,
         # Its drop is long past: a latency from it would be its age.
         dropped_at=None,
-        file_facts=FileFacts.model_validate(row.file_facts) if row.file_facts else None,
+        file_facts=_file_facts(row.file_name, row.file_facts),
         reprocess=True,
     )
+
+
+def _file_facts(file_name: str, stored: dict[str, object] | None) -> FileFacts | None:
+    """What came with the file; for a document stored before file facts were kept, the place its
+    folder gives it, as ingest would have found it."""
+    if stored:
+        return FileFacts.model_validate(stored)
+    folder, _, _ = file_name.rpartition("/")
+    return with_folder_place(None, folder)
+
+
+def stored_before_file_facts(engine: Engine, doc_ids: Sequence[str]) -> int:
+    """How many of the documents were stored before file facts were kept (migration 0007)."""
+    # The store writes JSON null when nothing came with a file: SQL NULL is only in older rows.
+    query = "SELECT count(*) FROM documents WHERE id = ANY(:ids) AND file_facts IS NULL"
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(query), {"ids": list(doc_ids)}).scalar_one())
 
 
 def last_log_id(engine: Engine) -> int:
@@ -123,6 +141,13 @@ async def reprocess(
     """Publish the documents to normalize and, unless told not to, wait until the store has them."""
     started = time.monotonic()
     before = last_log_id(engine)
+    if older := stored_before_file_facts(engine, doc_ids):
+        _say(
+            progress,
+            f"{older} of the {len(doc_ids)} documents were stored before file facts were kept: their "
+            "folder's place is given them again, but a sidecar's facts, if they had one, cannot be recovered",
+            end="\n",
+        )
     async with publisher(settings) as sending:
         stream = sending.topology.ingested
         for start in range(0, len(doc_ids), PUBLISH_BATCH):

@@ -135,3 +135,38 @@ async def test_a_new_extractor_reaches_every_stored_document_once(
     assert scalar(settings, FIGURES) == before
     statuses = "SELECT string_agg(status, ',' ORDER BY id) FROM ingest_log WHERE doc_id = :d"
     assert scalar(settings, statuses, d=ids[0]) == "stored,updated,updated,updated"
+
+
+async def test_a_document_stored_without_file_facts_gets_its_folders_place_again(
+    settings: Settings,
+) -> None:
+    text = "全市注册志愿者42万名，建成新时代文明实践站438个。"
+    raw = text.encode()
+    document = DocumentIngested(
+        doc_id=document_id(raw),
+        file_name="老河口市/r.txt",
+        original_text=text,
+        encoding="utf-8",
+        format="txt",
+        size_bytes=len(raw),
+        ingested_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    places = "SELECT string_agg(DISTINCT coalesce(city, '-') || ':' || place_basis, ',') FROM metrics"
+    async with _stages(settings):
+        # Published without its folder's place, as before ingest sent file facts.
+        async with RedisBroker(settings.redis_url) as broker:
+            await broker.publish(document, stream=Topology(settings.stream_prefix).ingested)
+        await eventually(lambda: scalar_async(settings, "SELECT count(*) FROM metrics"), lambda n: n > 0)
+        # Nothing came with it: JSON null. A row from before migration 0007 has SQL NULL instead.
+        assert scalar(settings, "SELECT jsonb_typeof(file_facts) FROM documents") == "null"
+        execute(settings, ["UPDATE documents SET file_facts = NULL"])
+        assert scalar(settings, places) == "-:none"
+
+        again = await wenming(settings, "reprocess", "--all")
+        assert again.returncode == 0, again.stderr
+        assert (
+            "1 of the 1 documents were stored before file facts were kept: their folder's place is given "
+            "them again, but a sidecar's facts, if they had one, cannot be recovered\n"
+        ) in again.stderr
+    assert scalar(settings, places) == "老河口市:file"
+    assert scalar(settings, "SELECT file_facts->>'place' FROM documents") == "老河口市"
