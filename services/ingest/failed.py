@@ -4,7 +4,8 @@ Ingest moved the file into failed/ (or failed/<folder>/) under the first free na
 `<that name>.error.txt` holding the reason, and published the dead letter before the move, so the
 letter names the file as it was in the inbox. The file to put back is the one in failed/ whose name
 is one of those ingest gives it, whose error file (which ingest created) holds the letter's reason,
-and, when the letter names the document, whose bytes are that document. As ingest itself, this goes
+and, when the letter names the document, whose bytes are that document. A name that is not UTF-8 is
+matched as the letter shows it, and the file goes back under that readable name. As ingest itself, this goes
 through descriptors of folders opened without following links (services/ingest/folders.py): a link
 in failed/ is never followed, and never moved back.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from services.ingest.file_facts import SIDECAR_SUFFIX
 from services.ingest.folders import InboxFolders, UnsafeFolder, rename_noreplace
-from services.ingest.inbox import ERROR_SUFFIX, FAILED_DIR, destination_names
+from services.ingest.inbox import ERROR_SUFFIX, FAILED_DIR, destination_names, display_name
 
 _DOCUMENT = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # An error file holds one reason: anything larger was not written by ingest.
@@ -82,7 +83,10 @@ def restore_failed(inbox: Path, file_name: str, reason: str, doc_id: str | None)
 def _find(failed: int, name: str, reason: str, doc_id: str | None, *, shown: Path) -> str:
     """The name in failed/ of the file the letter is about."""
     names = _names_like(name)
-    candidates = sorted((n for n, _ in _entries(failed) if names.match(n)), key=_number)
+    # A name that is not UTF-8 is in the letter as ingest showed it: matched as shown.
+    candidates = sorted(
+        (n for n, _ in _entries(failed) if names.match(n) or names.match(display_name(n))), key=_number
+    )
     if not candidates:
         raise NotRestorable(f"no {name} in {shown} (moved or removed since)")
     for candidate in candidates:

@@ -103,6 +103,12 @@ class StabilityTracker:
 _NAME_BYTES = 255 - len("-99" + ERROR_SUFFIX)
 
 
+def display_name(name: str) -> str:
+    """A file's name as messages and letters give it: one that is not valid UTF-8 is kept readable
+    (its stray bytes as U+FFFD) rather than rejected."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def check_plain_name(name: str) -> str:
     """`name` itself, if it names an entry of one folder: no "/", ".", ".." or NUL can lead elsewhere."""
     if not name or name in (".", "..") or "/" in name or "\0" in name:

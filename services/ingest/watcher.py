@@ -23,7 +23,7 @@ from watchfiles import awatch
 from services.ingest.documents import document_id, ingested_document
 from services.ingest.file_facts import SIDECAR_MAX_BYTES, SIDECAR_SUFFIX, parse_sidecar, with_folder_place
 from services.ingest.folders import InboxFolders, Replaced, UnsafeFolder
-from services.ingest.inbox import InboxFile, StabilityTracker, is_ignored, is_scanned
+from services.ingest.inbox import InboxFile, StabilityTracker, display_name, is_ignored, is_scanned
 from services.ingest.readers import UnreadableDocument, read_document
 from shared.contracts import DeadLetter, DocumentIngested, FileFacts
 
@@ -284,7 +284,7 @@ class InboxWatcher:
 
     def _read(self, folders: InboxFolders, file: InboxFile, seen: os.stat_result) -> Outcome:
         """The document's message, or why it cannot be read; FileNotFoundError if it is gone."""
-        file_name = _display_name(file.path)
+        file_name = display_name(file.path)
         try:
             raw = folders.read(file.name, seen, self._max_bytes, folder=file.folder)
         except UnreadableDocument as exc:
@@ -316,8 +316,8 @@ class InboxWatcher:
         try:
             facts = parse_sidecar(folders.read(sidecar.name, seen, SIDECAR_MAX_BYTES, folder=sidecar.folder))
         except (UnreadableDocument, ValueError) as exc:  # a link, a pipe, too big, not JSON, bad fields
-            reason = f"{exc}; {_display_name(file.path)} is read without it"
-            return _Sidecar(sidecar, seen, _failure(doc_id, _display_name(sidecar.path), reason)), None
+            reason = f"{exc}; {display_name(file.path)} is read without it"
+            return _Sidecar(sidecar, seen, _failure(doc_id, display_name(sidecar.path), reason)), None
         return _Sidecar(sidecar, seen, None), facts
 
     def _file_away(self, folders: InboxFolders, taken: _Taken) -> None:
@@ -379,8 +379,3 @@ def _failure(doc_id: str | None, file_name: str, reason: str) -> DeadLetter:
     return DeadLetter(
         stage="ingest", doc_id=doc_id, file_name=file_name, reason=reason, failed_at=datetime.now(UTC)
     )
-
-
-def _display_name(name: str) -> str:
-    """File names that are not valid UTF-8 are kept readable rather than rejected."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

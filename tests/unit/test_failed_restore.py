@@ -4,11 +4,13 @@ another file."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
 from services.ingest.failed import NotRestorable, restore_failed
+from services.ingest.inbox import display_name
 
 REASON = "file is 300 bytes, over the 200-byte limit"
 REPORT = "全市注册志愿者42万名。".encode()
@@ -54,6 +56,21 @@ def test_a_file_in_a_place_folder_goes_back_to_that_folder(tmp_path: Path) -> No
     _failed(inbox, "r.txt", folder="老河口市")
     restore_failed(inbox, "老河口市/r.txt", REASON, None)
     assert (inbox / "老河口市" / "r.txt").read_bytes() == REPORT
+
+
+def test_a_file_whose_name_is_not_utf8_goes_back_under_the_name_its_letter_shows(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    gbk_name = os.fsdecode("报告.txt".encode("gbk"))
+    _failed(inbox, gbk_name)
+    _failed(inbox, os.fsdecode("报表.txt".encode("gbk")), content=b"other bytes")
+    shown = display_name(gbk_name)
+    assert shown == "\ufffd\ufffd\ufffd\ufffd.txt"  # as ingest's letter names it
+    restored = restore_failed(inbox, shown, REASON, _id(REPORT))
+    assert restored.path == shown and (inbox / shown).read_bytes() == REPORT
+    assert sorted(os.listdir(os.fsencode(inbox / "failed"))) == [
+        "报表.txt".encode("gbk"),
+        "报表.txt.error.txt".encode("gbk"),
+    ]
 
 
 def test_a_link_in_failed_is_never_followed_nor_moved_back(tmp_path: Path) -> None:
