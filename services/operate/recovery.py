@@ -176,12 +176,15 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
 def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
     from services.operate import dlq_text
     from services.operate.dlq import database
-    from services.operate.reprocess import Selection, reprocess, select_documents
+    from services.operate.reprocess import Selection, is_version, reprocess, select_documents
 
+    older_than = args.extractor_older_than
+    if older_than is not None and not is_version(older_than):
+        shown = f"--extractor-older-than {older_than}"
+        print(f"wenming reprocess: {shown}: not a version (such as 0.3.0)", file=sys.stderr)
+        return 2
     since = dlq_text.parse_moment(args.since, now=datetime.now(UTC)) if args.since else None
-    selection = Selection(
-        every=args.all, since=since, doc_ids=tuple(args.doc or ()), older_than=args.extractor_older_than
-    )
+    selection = Selection(every=args.all, since=since, doc_ids=tuple(args.doc or ()), older_than=older_than)
     with database(settings) as engine:
         doc_ids = select_documents(engine, selection)
         if not doc_ids:

@@ -63,12 +63,23 @@ def select_documents(engine: Engine, selection: Selection) -> list[str]:
     ]
 
 
-def is_older(version: str, than: str) -> bool:
-    """Whether an extractor version is older than `than`; one that cannot be ordered counts as older."""
+def is_version(text: str) -> bool:
+    """Whether `text` is a version that extractor versions can be ordered against (0.3.0)."""
     try:
-        return Version(version) < Version(than)
+        Version(text)
     except InvalidVersion:
-        return version != than
+        return False
+    return True
+
+
+def is_older(version: str, than: str) -> bool:
+    """Whether a stored extractor version is older than the version `than`; a stored one that cannot
+    be ordered counts as older."""
+    try:
+        stored = Version(version)
+    except InvalidVersion:
+        return True
+    return stored < Version(than)
 
 
 def _one_document(ids: Sequence[str], wanted: str) -> str:

@@ -139,6 +139,18 @@ def test_older_extractor_versions(version: str, than: str, older: bool) -> None:
     assert is_older(version, than) is older
 
 
+def test_a_version_to_compare_with_must_be_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Refused before the database is opened: this would otherwise select every stored document.
+    monkeypatch.setenv("WENMING_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    args = build_parser().parse_args(["reprocess", "--extractor-older-than", "banana"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (
+        "wenming reprocess: --extractor-older-than banana: not a version (such as 0.3.0)\n"
+    )
+
+
 def test_a_reprocess_replaces_the_same_version_and_never_an_older() -> None:
     assert judge_version("0.2.0", "0.2.0") == "unchanged"
     assert judge_version("0.2.0", "0.2.0", reprocess=True) == "updated"
