@@ -101,6 +101,13 @@ def add_recovery_commands(
     again.add_argument(
         "--no-wait", action="store_true", help="publish and return, without waiting for the store"
     )
+    again.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="give up waiting when nothing has been stored for this long (default: %(default)g)",
+    )
     again.set_defaults(handler=lambda args: _dlq(args, load_settings("reprocess"), _reprocess))
 
 
@@ -176,7 +183,14 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
 def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
     from services.operate import dlq_text
     from services.operate.dlq import database
-    from services.operate.reprocess import Selection, is_version, reprocess, select_documents
+    from services.operate.reprocess import (
+        Selection,
+        Tally,
+        is_version,
+        reprocess,
+        select_documents,
+        unfinished,
+    )
 
     older_than = args.extractor_older_than
     if older_than is not None and not is_version(older_than):
@@ -190,4 +204,13 @@ def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
         if not doc_ids:
             print("no documents to reprocess")
             return 0
-        return asyncio.run(reprocess(settings, engine, doc_ids, wait=not args.no_wait))
+        tally = Tally()
+        try:
+            return asyncio.run(
+                reprocess(
+                    settings, engine, doc_ids, wait=not args.no_wait, timeout_s=args.timeout, tally=tally
+                )
+            )
+        except KeyboardInterrupt:
+            unfinished(tally, "interrupted")
+            return 130

@@ -146,10 +146,31 @@ def outcomes_since(engine: Engine, log_id: int, doc_ids: Sequence[str]) -> dict[
         return dict(conn.execute(sa.text(query), {"after": log_id, "ids": list(doc_ids)}).tuples().all())
 
 
+@dataclass
+class Tally:
+    """How far a reprocess got: documents published, and stored since."""
+
+    published: int = 0
+    stored: int = 0
+
+
+class NothingStored(Exception):
+    """The store stored nothing for as long as the command was told to wait."""
+
+
 async def reprocess(
-    settings: Settings, engine: Engine, doc_ids: Sequence[str], *, wait: bool, progress: TextIO = sys.stderr
+    settings: Settings,
+    engine: Engine,
+    doc_ids: Sequence[str],
+    *,
+    wait: bool,
+    timeout_s: float,
+    tally: Tally | None = None,
+    progress: TextIO = sys.stderr,
 ) -> int:
-    """Publish the documents to normalize and, unless told not to, wait until the store has them."""
+    """Publish the documents to normalize and, unless told not to, wait until the store has them, or
+    until it has stored nothing for `timeout_s`; `tally` says how far it got if it is interrupted."""
+    tally = tally if tally is not None else Tally()
     started = time.monotonic()
     before = last_log_id(engine)
     if older := stored_before_file_facts(engine, doc_ids):
@@ -164,12 +185,17 @@ async def reprocess(
         for start in range(0, len(doc_ids), PUBLISH_BATCH):
             for doc_id in doc_ids[start : start + PUBLISH_BATCH]:
                 await sending.publish(stream, await asyncio.to_thread(stored_document, engine, doc_id))
+                tally.published += 1
             _say(progress, f"published {min(start + PUBLISH_BATCH, len(doc_ids))}/{len(doc_ids)}")
     _say(progress, f"published {len(doc_ids)} documents to {stream}", end="\n")
     if not wait:
         print(f"published {len(doc_ids)} documents; `wenming lag` shows the pipeline's progress")
         return 0
-    outcomes = await _wait_for_store(engine, before, doc_ids, progress)
+    try:
+        outcomes = await _wait_for_store(engine, before, doc_ids, progress, tally, timeout_s)
+    except NothingStored:
+        unfinished(tally, f"nothing stored for {timeout_s:g}s", progress)
+        return 1
     counts = {status: list(outcomes.values()).count(status) for status in set(outcomes.values())}
     # What the store reports as "stored" for a document deleted meanwhile counts as updated.
     counts["updated"] = counts.get("updated", 0) + counts.pop("stored", 0)
@@ -177,8 +203,17 @@ async def reprocess(
     return 1 if counts.get("failed") else 0
 
 
+def unfinished(tally: Tally, why: str, progress: TextIO = sys.stderr) -> None:
+    """The last line of a reprocess that stopped waiting before the store had every document."""
+    _say(progress, "", end="")
+    print(
+        f"{why}: {tally.published} published, {tally.stored} stored so far; the pipeline will still "
+        "process the rest when it runs (`wenming lag` shows its progress)"
+    )
+
+
 async def _wait_for_store(
-    engine: Engine, before: int, doc_ids: Sequence[str], progress: TextIO
+    engine: Engine, before: int, doc_ids: Sequence[str], progress: TextIO, tally: Tally, timeout_s: float
 ) -> dict[str, str]:
     outcomes: dict[str, str] = {}
     last_change = last_line = time.monotonic()
@@ -190,6 +225,9 @@ async def _wait_for_store(
         if changed:
             last_change, warned = time.monotonic(), False
         outcomes = found
+        tally.stored = len(outcomes)
+        if time.monotonic() - last_change > timeout_s:
+            raise NothingStored
         # Redrawn on a terminal; elsewhere (a log) a line when it moved, at most every few seconds.
         if progress.isatty() or (changed and time.monotonic() - last_line >= LOG_EVERY_S):
             last_line = time.monotonic()

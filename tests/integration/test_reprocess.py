@@ -3,6 +3,10 @@ once, nothing duplicated; the selection by all, id and extractor version."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -20,7 +24,8 @@ from shared.contracts import DocumentIngested, FileFacts
 from shared.settings import Settings
 from shared.streams import Topology
 from tests.support.polling import eventually
-from tests.support.recovery import execute, scalar, scalar_async, wenming
+from tests.support.recovery import execute, scalar, scalar_async, settings_environment, wenming
+from tests.support.wenming_up import WENMING
 
 pytestmark = pytest.mark.integration
 
@@ -170,3 +175,30 @@ async def test_a_document_stored_without_file_facts_gets_its_folders_place_again
         ) in again.stderr
     assert scalar(settings, places) == "老河口市:file"
     assert scalar(settings, "SELECT file_facts->>'place' FROM documents") == "老河口市"
+
+
+async def test_without_a_running_pipeline_it_gives_up_or_is_interrupted_saying_how_far_it_got(
+    settings: Settings, seeds_dir: Path
+) -> None:
+    async with _stages(settings):
+        await _stored_seeds(settings, sorted(seeds_dir.glob("*.txt"))[:2])
+    rest = "the pipeline will still process the rest when it runs (`wenming lag` shows its progress)\n"
+
+    gave_up = await wenming(settings, "reprocess", "--all", "--timeout", "1.5")
+    assert gave_up.returncode == 1, gave_up.stderr
+    assert gave_up.stdout == f"nothing stored for 1.5s: 2 published, 0 stored so far; {rest}"
+
+    waiting = subprocess.Popen(
+        [*WENMING, "reprocess", "--all"],
+        env={**os.environ, **settings_environment(settings)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert waiting.stderr is not None
+    line = await asyncio.to_thread(waiting.stderr.readline)
+    assert line.startswith("published 2 documents to "), line
+    waiting.send_signal(signal.SIGINT)  # Ctrl-C
+    out, err = await asyncio.to_thread(waiting.communicate, timeout=30)
+    assert waiting.returncode == 130, err
+    assert out == f"interrupted: 2 published, 0 stored so far; {rest}" and "Traceback" not in err

@@ -193,6 +193,7 @@ def test_the_store_puts_the_referenced_fields_back_into_the_payload() -> None:
         "reprocess --doc 3f2a9c 77aa01 --no-wait",
         "reprocess --extractor-older-than 0.3.0",
         "reprocess --since 2026-11-01",
+        "reprocess --all --timeout 60",
     ],
 )
 def test_the_commands_parse(command: str) -> None:
