@@ -34,6 +34,9 @@ SELECT * FROM counted
 """
 
 
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
 class DlqError(Exception):
     """What stops a dlq or reprocess command, in one line."""
 
@@ -52,7 +55,15 @@ def database(settings: Settings) -> Iterator[Engine]:
             "WENMING_DATABASE_URL is not set; in the folder where `wenming up` runs, "
             '`eval "$(wenming env)"` sets it'
         )
-    engine = sa.create_engine(sqlalchemy_url(settings.database_url))
+    try:
+        url = sa.engine.make_url(sqlalchemy_url(settings.database_url))
+    except sa.exc.ArgumentError:
+        url = None
+    if url is None or url.get_backend_name() != "postgresql":
+        raise DlqError(
+            "WENMING_DATABASE_URL is not a PostgreSQL URL such as postgresql://user@host:5432/wenming"
+        )
+    engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
             if conn.execute(sa.text("SELECT to_regclass('dead_letters')")).scalar_one() is None:
@@ -62,10 +73,20 @@ def database(settings: Settings) -> Iterator[Engine]:
                 )
         yield engine
     except sa.exc.OperationalError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DlqError(f"cannot reach the database: {reason}") from None
+        raise DlqError(f"cannot reach the database: {_first_line(exc)}") from None
+    except sa.exc.ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        raise DlqError(
+            f"{_first_line(exc)}: needs the database owner's rights (or grants of your own); "
+            "wenming_writer may only add letters"
+        ) from None
     finally:
         engine.dispose()
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0]
 
 
 def list_letters(conn: Connection, *, stage: str | None, since: datetime | None) -> list[dict[str, Any]]:
@@ -178,8 +199,15 @@ class Publisher:
 
 @asynccontextmanager
 async def publisher(settings: Settings) -> AsyncIterator[Publisher]:
-    async with AsyncExitStack() as stack:
-        yield Publisher(settings, stack)
+    """Redis to publish to, as long as it is needed; DlqError if it cannot be reached."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    try:
+        async with AsyncExitStack() as stack:
+            yield Publisher(settings, stack)
+    except (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError) as exc:
+        raise DlqError(f"cannot reach Redis: {str(exc).strip().splitlines()[0]}") from None
 
 
 async def replay(settings: Settings, engine: Engine, letter_ids: Sequence[int]) -> int:

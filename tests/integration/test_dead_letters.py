@@ -17,6 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 from faststream import TestApp
 from faststream.redis import RedisBroker
+from sqlalchemy.engine import make_url
 
 from services.extract.app import EXTRACT
 from services.extract.app import create_app as create_extract
@@ -297,3 +298,53 @@ async def test_old_letters_are_purged_and_their_replays_stay_logged(settings: Se
     assert [letter["file_name"] for letter in await _listed(settings)] == ["new.txt"]
     kept = "SELECT count(*) FROM dead_letter_replays WHERE dead_letter_id IS NULL AND stage = 'ingest'"
     assert scalar(settings, kept) == 1
+
+
+async def test_what_stops_a_command_is_said_in_one_line(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    DocumentStore(settings.require_database_url()).close()  # migrated
+    payload = json.dumps(_extracted("d" * 64, "poison.txt").model_dump(mode="json"), ensure_ascii=False)
+    execute(
+        settings,
+        [
+            "INSERT INTO dead_letters (stage, stream, doc_id, file_name, reason, failed_at, payload) "
+            f"VALUES ('store', '{topology.extracted}', '{'d' * 64}', 'poison.txt', 'store rejected', now(), "
+            f"CAST('{payload}' AS jsonb))"
+        ],
+    )
+
+    unreachable = await wenming(
+        settings, "dlq", "replay", "--all", env={"WENMING_REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("wenming dlq replay: cannot reach Redis: ")
+    assert unreachable.stderr.count("\n") == 1
+    assert scalar(settings, "SELECT replayed FROM dead_letters") == 0
+
+    bad_url = await wenming(settings, "dlq", "list", env={"WENMING_DATABASE_URL": "localhost/wenming"})
+    assert (bad_url.returncode, bad_url.stderr) == (
+        1,
+        "wenming dlq list: WENMING_DATABASE_URL is not a PostgreSQL URL such as "
+        "postgresql://user@host:5432/wenming\n",
+    )
+
+    # A role of the test's own that may connect and nothing more, as wenming_reader may only read.
+    role = f"dlq_{settings.stream_prefix.replace('-', '_')}"
+    database = make_url(settings.require_database_url()).database
+    execute(settings, [f"CREATE ROLE {role} LOGIN", f'GRANT CONNECT ON DATABASE "{database}" TO {role}'])
+    try:
+        as_role = make_url(settings.require_database_url()).set(username=role, password=None)
+        for command in (["list"], ["purge", "--older-than", "1d"]):
+            refused = await wenming(
+                settings,
+                "dlq",
+                *command,
+                env={"WENMING_DATABASE_URL": as_role.render_as_string(hide_password=False)},
+            )
+            assert (refused.returncode, refused.stderr) == (
+                1,
+                f"wenming dlq {command[0]}: permission denied for table dead_letters: needs the database "
+                "owner's rights (or grants of your own); wenming_writer may only add letters\n",
+            )
+    finally:
+        execute(settings, [f'REVOKE CONNECT ON DATABASE "{database}" FROM {role}', f"DROP ROLE {role}"])

@@ -182,6 +182,11 @@ async def test_without_a_running_pipeline_it_gives_up_or_is_interrupted_saying_h
 ) -> None:
     async with _stages(settings):
         await _stored_seeds(settings, sorted(seeds_dir.glob("*.txt"))[:2])
+    no_redis = await wenming(
+        settings, "reprocess", "--all", env={"WENMING_REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    assert no_redis.returncode == 1 and no_redis.stderr.startswith("wenming reprocess: cannot reach Redis: ")
+    assert no_redis.stderr.count("\n") == 1
     rest = "the pipeline will still process the rest when it runs (`wenming lag` shows its progress)\n"
 
     gave_up = await wenming(settings, "reprocess", "--all", "--timeout", "1.5")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -25,11 +26,24 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-async def wenming(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run a `wenming` command in a process of its own, while the test's stages run in this one."""
-    env = {**os.environ, **settings_environment(settings)}
+async def wenming(
+    settings: Settings,
+    *args: str,
+    timeout: float = 120,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a `wenming` command in a process of its own, while the test's stages run in this one;
+    `env` sets variables over the test's own."""
+    variables = {**os.environ, **settings_environment(settings), **(env or {})}
     return await asyncio.to_thread(
-        subprocess.run, [*WENMING, *args], capture_output=True, text=True, env=env, timeout=timeout
+        subprocess.run,
+        [*WENMING, *args],
+        capture_output=True,
+        text=True,
+        env=variables,
+        cwd=cwd,
+        timeout=timeout,
     )
 
 
