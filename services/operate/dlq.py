@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from services.operate import dlq_text
 from shared.settings import Settings, SettingsError
+from shared.streams import Topology
 
 _COUNTED = """
 WITH counted AS (
@@ -118,6 +119,12 @@ def purge(conn: Connection, *, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+def purge_letters(conn: Connection, letter_ids: Sequence[int]) -> list[int]:
+    """Delete the letters by id; the ids of those there were. Their replays stay logged."""
+    query = "DELETE FROM dead_letters WHERE id = ANY(:ids) RETURNING id"
+    return sorted(conn.execute(sa.text(query), {"ids": list(letter_ids)}).scalars())
+
+
 def replay_selection(conn: Connection, *, ids: Sequence[int], every: bool, stage: str | None) -> list[int]:
     """The letters to replay: those named, or with --all every one never replayed (of the stage)."""
     if not every:
@@ -149,8 +156,6 @@ class Publisher:
     """Redis as a replay or a reprocess publishes to it, opened when first needed."""
 
     def __init__(self, settings: Settings, stack: AsyncExitStack) -> None:
-        from shared.streams import Topology
-
         self.settings = settings
         self.topology = Topology(settings.stream_prefix)
         self._stack = stack
@@ -243,31 +248,28 @@ async def replay(settings: Settings, engine: Engine, letter_ids: Sequence[int]) 
 
 
 async def _send(letter: dict[str, Any], settings: Settings, sending: Publisher) -> Sent:
+    contracts = input_contracts(sending.topology)
+    if obstacle := dlq_text.replay_obstacle(letter, contracts):
+        raise NotReplayable(dlq_text.unreplayable(letter["id"], obstacle))
     if letter["stage"] == "ingest" and letter["stream"] is None:
         return _restore(letter, settings)
-    payload = letter["payload"]
-    if payload is None:
-        raise NotReplayable("it keeps no message (dead-lettered before letters kept theirs)")
-    stream = letter["stream"]
-    model = _input_contracts(sending).get(stream or "")
-    if model is None:
-        prefix = settings.stream_prefix
-        raise NotReplayable(f"it was read from {stream}, not a stage's input under the prefix {prefix}")
+    model = contracts[letter["stream"]]
     try:
-        message = model.model_validate(payload)
+        message = model.model_validate(letter["payload"])
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise NotReplayable(
             f"its message is not a valid {model.__name__} ({where}: {first['msg']})"
         ) from None
+    stream = letter["stream"]
     return Sent(stream, await sending.publish(stream, await sending.resolved(message)))
 
 
-def _input_contracts(sending: Publisher) -> dict[str, type[BaseModel]]:
+def input_contracts(topology: Topology) -> dict[str, type[BaseModel]]:
+    """The streams the stages read, each with the contract of its messages."""
     from shared.contracts import DocumentExtracted, DocumentIngested, DocumentNormalized
 
-    topology = sending.topology
     return {
         topology.ingested: DocumentIngested,
         topology.normalized: DocumentNormalized,
@@ -313,6 +315,9 @@ def _log_replay(conn: Connection, letter: dict[str, Any], sent: Sent, replayed_b
     )
 
 
-def show(engine: Engine, letter_id: int) -> str:
+def show(engine: Engine, letter_id: int, settings: Settings) -> str:
+    """`wenming dlq show`: the letter in full, and whether it can be replayed."""
     with engine.connect() as conn:
-        return dlq_text.letter_details(read_letter(conn, letter_id), read_replays(conn, letter_id))
+        letter, replays = read_letter(conn, letter_id), read_replays(conn, letter_id)
+    obstacle = dlq_text.replay_obstacle(letter, input_contracts(Topology(settings.stream_prefix)))
+    return dlq_text.letter_details(letter, replays, obstacle=obstacle)

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -98,8 +98,36 @@ def letters_json(rows: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def letter_details(letter: Mapping[str, Any], replays: Sequence[Mapping[str, Any]]) -> str:
-    """`wenming dlq show`: everything about one letter, its replays, its message in brief, its trace."""
+def replay_obstacle(letter: Mapping[str, Any], inputs: Collection[str]) -> str | None:
+    """Why a letter can never be replayed, as far as its row tells (`inputs`: the streams the stages
+    read); None if it can be once the cause is fixed (an ingest letter's file may still be gone)."""
+    if letter["stage"] == "ingest" and letter["stream"] is None:
+        return None if letter["file_name"] else "it names no file"
+    if letter["payload"] is None:
+        return "it keeps no message (dead-lettered before letters kept theirs)"
+    if letter["stream"] not in inputs:
+        return f"it was read from {letter['stream']}, not the input of a stage under this stream prefix"
+    # The store puts referenced fields back into the letter: a reference left was gone already.
+    gone = [
+        name.removesuffix("_ref")
+        for name, value in letter["payload"].items()
+        if name.endswith("_ref") and isinstance(value, dict)
+    ]
+    if gone:
+        return f"its {', '.join(gone)} was gone from Redis when it was dead-lettered: drop the file again"
+    return None
+
+
+def unreplayable(letter_id: int, obstacle: str) -> str:
+    """Why a letter cannot be replayed, and what removes it."""
+    return f"{obstacle}; `wenming dlq purge {letter_id}` removes it"
+
+
+def letter_details(
+    letter: Mapping[str, Any], replays: Sequence[Mapping[str, Any]], *, obstacle: str | None = None
+) -> str:
+    """`wenming dlq show`: everything about one letter, whether it can be replayed, its replays, its
+    message in brief, its trace."""
     fields = [
         ("id", letter["id"]),
         ("stage", letter["stage"]),
@@ -113,6 +141,8 @@ def letter_details(letter: Mapping[str, Any], replays: Sequence[Mapping[str, Any
         ("replayed", f"{letter['replayed']} times" + (f", last {when(letter['last_replayed_at'])}"
                                                       if letter["last_replayed_at"] else "")),
     ]  # fmt: skip
+    if obstacle:
+        fields.append(("replay", "not possible: " + unreplayable(letter["id"], obstacle)))
     lines = [f"{name + ':':<12}{'' if value is None else value}" for name, value in fields]
     for replay in replays:
         where = replay["moved_to"] and f"moved back to the inbox as {replay['moved_to']}"

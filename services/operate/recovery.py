@@ -72,12 +72,11 @@ def add_recovery_commands(
         handler=lambda args: _dlq(args, load_settings("dlq replay", inbox=args.inbox), _replay)
     )
 
-    purge = command(actions, "purge", "delete old dead letters (their replays stay logged)")
-    purge.add_argument(
-        "--older-than",
-        required=True,
-        metavar="AGE",
-        help="30d, 12h, or a date (2026-11-30): letters before it",
+    purge = command(actions, "purge", "delete old dead letters, or those named (their replays stay logged)")
+    purged = purge.add_mutually_exclusive_group(required=True)
+    purged.add_argument("ids", type=int, nargs="*", default=[], metavar="ID", help="the letters to delete")
+    purged.add_argument(
+        "--older-than", metavar="AGE", help="30d, 12h, or a date (2026-11-30): letters before it"
     )
     purge.set_defaults(handler=lambda args: _dlq(args, load_settings("dlq purge"), _purge))
 
@@ -153,7 +152,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     from services.operate.dlq import database, show
 
     with database(settings) as engine:
-        print(show(engine, args.id))
+        print(show(engine, args.id, settings))
     return 0
 
 
@@ -171,8 +170,15 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
     from services.operate import dlq_text
-    from services.operate.dlq import database, purge
+    from services.operate.dlq import database, purge, purge_letters
 
+    if args.ids:
+        with database(settings) as engine, engine.begin() as conn:
+            purged = purge_letters(conn, args.ids)
+        print(f"purged {len(purged)} dead letters" + (f": {', '.join(map(str, purged))}" if purged else ""))
+        for missing in dict.fromkeys(i for i in args.ids if i not in purged):
+            print(f"wenming dlq purge: no dead letter {missing}", file=sys.stderr)
+        return 0 if len(set(args.ids)) == len(purged) else 1
     before = dlq_text.parse_moment(args.older_than, now=datetime.now(UTC))
     with database(settings) as engine, engine.begin() as conn:
         count = purge(conn, before=before)

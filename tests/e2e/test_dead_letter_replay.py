@@ -43,7 +43,7 @@ async def test_a_poisoned_document_is_replayed_after_the_fix_as_the_readme_says(
     commands = _readme_commands()
     assert [command[:2] for command in commands] == [
         ["dlq", "list"], ["dlq", "show"], ["dlq", "replay"], ["dlq", "replay"], ["dlq", "purge"],
-        ["reprocess", "--extractor-older-than"],
+        ["dlq", "purge"], ["reprocess", "--extractor-older-than"],
     ]  # fmt: skip
     seeds = sorted(seeds_dir.glob("*.txt"))
     async with AsyncExitStack() as stack:
@@ -70,7 +70,7 @@ async def test_a_poisoned_document_is_replayed_after_the_fix_as_the_readme_says(
             if command[:3] == ["dlq", "replay", "1"]:
                 await eventually(lambda: scalar_async(settings, stored), lambda n: n == 1, timeout=60)
 
-    listed, shown, replayed, replayed_all, purged, reprocessed = outputs
+    listed, shown, replayed, replayed_all, purged, purged_by_id, reprocessed = outputs
     assert re.search(
         r"^1 .* store +[0-9a-f]{12} +poison\.txt +store rejected: new row .* violates", listed, re.MULTILINE
     )
@@ -78,6 +78,7 @@ async def test_a_poisoned_document_is_replayed_after_the_fix_as_the_readme_says(
     assert replayed.startswith("1  store  poison.txt  → ")
     assert replayed_all == "no dead letters to replay\n"
     assert purged.startswith("purged 0 dead letters")
+    assert purged_by_id == "purged 1 dead letters: 1\n"
     assert reprocessed.splitlines()[-1].endswith(": 2 updated, 0 unchanged, 0 stale, 0 failed")
     # Stored once each, every figure once.
     assert scalar(settings, "SELECT count(*) FROM documents") == 2
@@ -90,4 +91,7 @@ async def test_a_poisoned_document_is_replayed_after_the_fix_as_the_readme_says(
         "JOIN documents d ON d.id = l.doc_id WHERE d.file_name = 'poison.txt'"
     )
     assert scalar(settings, statuses) == "store:failed,store:stored,store:updated"
-    assert scalar(settings, "SELECT replayed FROM dead_letters WHERE id = 1") == 1
+    # The letter is purged; its replay stays logged.
+    assert scalar(settings, "SELECT count(*) FROM dead_letters") == 0
+    replays = "SELECT count(*) FROM dead_letter_replays WHERE dead_letter_id IS NULL AND stage = 'store'"
+    assert scalar(settings, replays) == 1

@@ -299,6 +299,27 @@ async def test_old_letters_are_purged_and_their_replays_stay_logged(settings: Se
     kept = "SELECT count(*) FROM dead_letter_replays WHERE dead_letter_id IS NULL AND stage = 'ingest'"
     assert scalar(settings, kept) == 1
 
+    # A letter that can never be replayed says so, and is purged by its id.
+    [left] = await _listed(settings)
+    shown = await wenming(settings, "dlq", "show", str(left["id"]))
+    assert (
+        "replay:     not possible: it keeps no message (dead-lettered before letters kept theirs); "
+        f"`wenming dlq purge {left['id']}` removes it\n"
+    ) in shown.stdout
+    stuck = await wenming(settings, "dlq", "replay", "--all")
+    assert stuck.returncode == 1 and f"`wenming dlq purge {left['id']}` removes it" in stuck.stderr
+    by_id = await wenming(settings, "dlq", "purge", str(left["id"]))
+    assert (by_id.returncode, by_id.stdout) == (0, f"purged 1 dead letters: {left['id']}\n")
+    assert await _listed(settings) == []
+    nothing = await wenming(settings, "dlq", "replay", "--all")
+    assert (nothing.returncode, nothing.stdout) == (0, "no dead letters to replay\n")
+    unknown = await wenming(settings, "dlq", "purge", str(left["id"]))
+    assert (unknown.returncode, unknown.stdout, unknown.stderr) == (
+        1,
+        "purged 0 dead letters\n",
+        f"wenming dlq purge: no dead letter {left['id']}\n",
+    )
+
 
 async def test_what_stops_a_command_is_said_in_one_line(settings: Settings) -> None:
     topology = Topology(settings.stream_prefix)

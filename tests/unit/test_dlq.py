@@ -18,6 +18,7 @@ from services.operate.dlq_text import (
     letters_json,
     parse_moment,
     payload_summary,
+    replay_obstacle,
     reprocess_summary,
     width,
 )
@@ -126,6 +127,26 @@ def test_show_tells_everything_with_the_message_in_brief() -> None:
     assert payload_summary(None) == ["(none kept: an ingest letter, or one from before messages were kept)"]
 
 
+def test_what_can_never_be_replayed_is_told_from_the_letter() -> None:
+    inputs = {"wenming:documents.extracted.v1"}
+    letter = {**ROW, "stream": "wenming:documents.extracted.v1", "payload": {"doc_id": "ab"}}
+    assert replay_obstacle(letter, inputs) is None
+    gone = {**letter, "payload": {"doc_id": "ab", "text": "", "text_ref": {"key": "k", "size_bytes": 9}}}
+    assert replay_obstacle(gone, inputs) == (
+        "its text was gone from Redis when it was dead-lettered: drop the file again"
+    )
+    elsewhere = {**letter, "stream": "other:documents.extracted.v1"}
+    assert replay_obstacle(elsewhere, inputs) == (
+        "it was read from other:documents.extracted.v1, not the input of a stage under this stream prefix"
+    )
+    ingest = {**ROW, "stage": "ingest", "stream": None, "payload": None}
+    assert replay_obstacle(ingest, inputs) is None
+    assert replay_obstacle({**ingest, "file_name": None}, inputs) == "it names no file"
+    in_full = {**gone, "trace": None, "last_replayed_at": None}
+    shown = letter_details(in_full, [], obstacle="its text was gone")
+    assert "\nreplay:     not possible: its text was gone; `wenming dlq purge 7` removes it\n" in shown
+
+
 def test_the_reprocess_summary_counts_each_outcome() -> None:
     line = reprocess_summary(5, {"updated": 3, "failed": 2}, 12.34)
     assert line == "reprocessed 5 documents in 12.3s: 3 updated, 0 unchanged, 0 stale, 2 failed"
@@ -189,6 +210,7 @@ def test_the_store_puts_the_referenced_fields_back_into_the_payload() -> None:
         "dlq replay 3 4",
         "dlq replay --all --stage extract",
         "dlq purge --older-than 30d",
+        "dlq purge 3 4",
         "reprocess --all",
         "reprocess --doc 3f2a9c 77aa01 --no-wait",
         "reprocess --extractor-older-than 0.3.0",
@@ -206,6 +228,7 @@ def test_the_commands_parse(command: str) -> None:
         "dlq replay",
         "dlq replay 3 --all",
         "dlq purge",
+        "dlq purge 3 --older-than 30d",
         "reprocess",
         "reprocess --all --doc 3f2a9c",
         "dlq show x",
