@@ -7,7 +7,8 @@ is one of those ingest gives it, whose error file (which ingest created) holds t
 and, when the letter names the document, whose bytes are that document. A name that is not UTF-8 is
 matched as the letter shows it, and the file goes back under that readable name. As ingest itself, this goes
 through descriptors of folders opened without following links (services/ingest/folders.py): a link
-in failed/ is never followed, and never moved back.
+in failed/ is never followed, and never moved back. Nothing is made: a folder that is not an inbox
+stays as it was.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.ingest.file_facts import SIDECAR_SUFFIX
-from services.ingest.folders import InboxFolders, UnsafeFolder, rename_noreplace
-from services.ingest.inbox import ERROR_SUFFIX, FAILED_DIR, destination_names, display_name
+from services.ingest.folders import rename_noreplace
+from services.ingest.inbox import ERROR_SUFFIX, FAILED_DIR, check_plain_name, destination_names, display_name
 
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _DOCUMENT = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # An error file holds one reason: anything larger was not written by ingest.
 _ERROR_FILE_MAX_BYTES = 64 * 1024
@@ -51,9 +54,7 @@ def restore_failed(inbox: Path, file_name: str, reason: str, doc_id: str | None)
             f"{file_name} is a sidecar: drop a corrected one beside its document, and the document again"
         )
     try:
-        with InboxFolders(inbox) as folders:
-            failed = folders.failed_folder(folder)
-            source = folders.source_folder(folder)
+        with _opened(inbox, folder) as (failed, source):
             candidate = _find(failed, name, reason, doc_id, shown=Path(FAILED_DIR, folder))
             sidecar = candidate + SIDECAR_SUFFIX
             moved_sidecar = _is_regular(failed, sidecar) and not _exists(failed, sidecar + ERROR_SUFFIX)
@@ -73,11 +74,46 @@ def restore_failed(inbox: Path, file_name: str, reason: str, doc_id: str | None)
                 raise
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(candidate + ERROR_SUFFIX, dir_fd=failed)
-    except (ValueError, UnsafeFolder) as exc:  # not one plain file name; failed/ is a link
+    except ValueError as exc:  # not one plain file name
         raise NotRestorable(str(exc)) from None
     except OSError as exc:
         raise NotRestorable(f"{inbox / FAILED_DIR / file_name}: {exc.strerror or exc}") from None
     return Restored(file_name, moved_sidecar)
+
+
+@contextlib.contextmanager
+def _opened(inbox: Path, folder: str) -> Iterator[tuple[int, int]]:
+    """failed/folder and inbox/folder, opened without making anything or following a link there."""
+    with contextlib.ExitStack() as opened:
+
+        def enter(name: str, parent: int, shown: Path, missing: str) -> int:
+            try:
+                fd = os.open(check_plain_name(name), _FOLDER | os.O_NOFOLLOW, dir_fd=parent)
+            except OSError as exc:
+                if _is_link(parent, name):
+                    raise NotRestorable(f"{shown} is a symbolic link: nothing is moved through it") from None
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    raise NotRestorable(missing) from None
+                raise
+            opened.callback(os.close, fd)
+            return fd
+
+        not_an_inbox = f"{inbox} is not an inbox (no {FAILED_DIR}/ folder)"
+        try:
+            # The inbox path is the operator's: links along it are theirs, so they are followed.
+            inbox_fd = os.open(inbox, _FOLDER)
+        except OSError:
+            raise NotRestorable(not_an_inbox) from None
+        opened.callback(os.close, inbox_fd)
+        failed = enter(FAILED_DIR, inbox_fd, inbox / FAILED_DIR, not_an_inbox)
+        source = inbox_fd
+        if folder:
+            shown = inbox / FAILED_DIR / folder
+            failed = enter(folder, failed, shown, f"no {shown} folder (moved or removed since)")
+            source = enter(
+                folder, inbox_fd, inbox / folder, f"no {inbox / folder} folder: make it again, then replay"
+            )
+        yield failed, source
 
 
 def _find(failed: int, name: str, reason: str, doc_id: str | None, *, shown: Path) -> str:
@@ -141,6 +177,13 @@ def _digest(folder: int, name: str) -> str:
         for block in iter(lambda: source.read(1 << 20), b""):
             hashed.update(block)
     return hashed.hexdigest()
+
+
+def _is_link(folder: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _is_regular(folder: int, name: str) -> bool:

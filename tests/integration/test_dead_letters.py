@@ -242,6 +242,16 @@ async def test_a_file_ingest_refused_goes_back_to_the_inbox_and_is_stored_once(
     shown = await wenming(settings, "dlq", "show", str(letter["id"]))
     assert "stream:     (none: ingest's files wait in failed/)" in shown.stdout
 
+    elsewhere = settings.inbox.parent / "elsewhere"
+    elsewhere.mkdir()
+    wrong = await wenming(settings, "dlq", "replay", str(letter["id"]), "--inbox", str(elsewhere))
+    assert (wrong.returncode, wrong.stderr) == (
+        1,
+        f"wenming dlq replay: {letter['id']}: not replayed: "
+        f"{elsewhere} is not an inbox (no failed/ folder)\n",
+    )
+    assert list(elsewhere.iterdir()) == []
+
     replayed = await wenming(settings, "dlq", "replay", str(letter["id"]))
     assert replayed.returncode == 0, replayed.stderr
     assert (

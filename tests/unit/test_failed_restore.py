@@ -97,6 +97,29 @@ def test_failed_itself_a_link_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "x" / "failed" / "report.txt").is_file()
 
 
+def test_a_folder_that_is_not_an_inbox_is_said_to_be_and_left_as_it_was(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(NotRestorable, match=rf"^{elsewhere} is not an inbox \(no failed/ folder\)$"):
+        restore_failed(elsewhere, "老河口市/r.txt", REASON, None)
+    assert list(elsewhere.iterdir()) == []
+    with pytest.raises(NotRestorable, match=r"is not an inbox \(no failed/ folder\)$"):
+        restore_failed(tmp_path / "missing", "r.txt", REASON, None)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_place_folder_gone_from_the_inbox_is_named(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _failed(inbox, "r.txt", folder="老河口市")
+    with pytest.raises(NotRestorable, match=rf"^no {inbox}/老河口市 folder: make it again, then replay$"):
+        restore_failed(inbox, "老河口市/r.txt", REASON, None)
+    assert (inbox / "failed" / "老河口市" / "r.txt").is_file()
+    assert sorted(p.name for p in inbox.iterdir()) == ["failed"]
+    with pytest.raises(NotRestorable, match=r"no .*/inbox/failed/保定市 folder \(moved or removed since\)$"):
+        restore_failed(inbox, "保定市/r.txt", REASON, None)
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == ["老河口市"]
+
+
 def test_nothing_is_replaced_in_the_inbox(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     _failed(inbox, "report.txt")
