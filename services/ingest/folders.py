@@ -120,14 +120,6 @@ class InboxFolders:
             self._destinations[(kind, folder)] = fd
         return self._destinations[(kind, folder)]
 
-    def failed_folder(self, folder: str = "") -> int:
-        """failed/folder, opened without following a link; UnsafeFolder if it is a link or not a folder."""
-        return self._destination(FAILED_DIR, folder)
-
-    def source_folder(self, folder: str = "") -> int:
-        """inbox/folder, opened without following a link; FileNotFoundError if it is gone."""
-        return self._source(folder)
-
     def prepare_destinations(self, folder: str) -> None:
         """Make done/folder and failed/folder ready; UnsafeFolder, writing nothing, if either cannot be."""
         self._destination(DONE_DIR, folder)
