@@ -30,6 +30,7 @@ from shared.settings import Settings
 # Documents published per MULTI: the texts of a batch are in memory together.
 PUBLISH_BATCH = 16
 POLL_S = 0.5
+MIN_ID_CHARS = 6
 QUIET_WARNING_S = 30.0
 LOG_EVERY_S = 5.0
 
@@ -83,8 +84,10 @@ def is_older(version: str, than: str) -> bool:
 
 
 def _one_document(ids: Sequence[str], wanted: str) -> str:
+    if len(wanted) < MIN_ID_CHARS:
+        raise DlqError(f"{wanted}: give at least {MIN_ID_CHARS} characters of a document id")
     matches = [doc_id for doc_id in ids if doc_id.startswith(wanted.lower())]
-    if len(matches) == 1 and len(wanted) >= 6:
+    if len(matches) == 1:
         return matches[0]
     if not matches:
         raise DlqError(f"no stored document {wanted}")

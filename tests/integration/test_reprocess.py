@@ -127,6 +127,11 @@ async def test_a_new_extractor_reaches_every_stored_document_once(
         one = await wenming(settings, "reprocess", "--doc", ids[2][:8])
         assert _summary(one.stdout) == "reprocessed 1 documents: 0 updated, 0 unchanged, 1 stale, 0 failed"
         assert scalar(settings, versions) == "0.9.0"
+        short = await wenming(settings, "reprocess", "--doc", ids[2][:5])
+        assert (short.returncode, short.stderr) == (
+            1,
+            f"wenming reprocess: {ids[2][:5]}: give at least 6 characters of a document id\n",
+        )
         unknown = await wenming(settings, "reprocess", "--doc", "0123456789")
         assert (
             unknown.returncode == 1 and unknown.stderr == "wenming reprocess: no stored document 0123456789\n"
