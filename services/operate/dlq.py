@@ -282,13 +282,13 @@ def _restore(letter: dict[str, Any], settings: Settings) -> Sent:
 
     if not letter["file_name"]:
         raise NotReplayable("it names no file")
+    # Absolute: the replay log outlives the folder the command ran in.
+    inbox = settings.inbox.absolute()
     try:
-        restored = restore_failed(
-            settings.inbox.absolute(), letter["file_name"], letter["reason"], letter["doc_id"]
-        )
+        restored = restore_failed(inbox, letter["file_name"], letter["reason"], letter["doc_id"])
     except NotRestorable as exc:
         raise NotReplayable(str(exc)) from None
-    return Sent(moved_to=str(settings.inbox / restored.path))
+    return Sent(moved_to=str(inbox / restored.path))
 
 
 def _log_replay(conn: Connection, letter: dict[str, Any], sent: Sent, replayed_by: str) -> None:

@@ -252,7 +252,10 @@ async def test_a_file_ingest_refused_goes_back_to_the_inbox_and_is_stored_once(
     )
     assert list(elsewhere.iterdir()) == []
 
-    replayed = await wenming(settings, "dlq", "replay", str(letter["id"]))
+    # From the folder above the inbox, naming it as a person would there.
+    replayed = await wenming(
+        settings, "dlq", "replay", str(letter["id"]), "--inbox", "inbox", cwd=settings.inbox.parent
+    )
     assert replayed.returncode == 0, replayed.stderr
     assert (
         replayed.stdout
