@@ -215,6 +215,8 @@ def _document_row(document: DocumentExtracted, *, now: datetime) -> dict[str, An
 def log_failure(session: Session, *, letter: DeadLetter) -> None:
     """Record a file or message that could not be used, with the reason: in the ingest log, and as a
     dead letter that `wenming dlq` lists and replays (its payload's references already put back)."""
+    # Postgres keeps no NUL in text or JSON: a letter refused for one would hold up every letter after it.
+    letter = letter.model_validate(without_nul(letter.model_dump()))
     session.add(
         DeadLetterRow(
             stage=letter.stage,
@@ -240,6 +242,17 @@ def log_failure(session: Session, *, letter: DeadLetter) -> None:
             trace=letter.trace,
         )
     )
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with the NUL characters taken out of every string in it, keys included."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(item) for item in value]
+    return value
 
 
 def sync_indicators(session: Session, *, catalog: Iterable[dict[str, Any]]) -> None:

@@ -28,7 +28,7 @@ from services.normalize.app import create_app as create_normalize
 from services.store.app import create_app as create_store
 from services.store.database import DocumentStore
 from shared.content_store import ContentStore
-from shared.contracts import DocumentExtracted, DocumentIngested, DocumentNormalized, Metric
+from shared.contracts import DeadLetter, DocumentExtracted, DocumentIngested, DocumentNormalized, Metric
 from shared.references import by_reference
 from shared.settings import Settings
 from shared.stage import TransformStage, create_transform_app
@@ -382,3 +382,27 @@ async def test_what_stops_a_command_is_said_in_one_line(settings: Settings) -> N
             )
     finally:
         execute(settings, [f'REVOKE CONNECT ON DATABASE "{database}" FROM {role}', f"DROP ROLE {role}"])
+
+
+async def test_a_letter_with_nul_characters_is_recorded_and_the_next_one_too(settings: Settings) -> None:
+    topology = Topology(settings.stream_prefix)
+    nul = DeadLetter(
+        stage="normalize",
+        stream=topology.ingested,
+        doc_id="a" * 64,
+        file_name="nul.txt",
+        reason="not a valid DocumentIngested:\x00 bad byte",
+        failed_at=datetime.now(UTC),
+        payload={"doc_id": "a" * 64, "original_text": "全市\x00注册志愿者", "parts": ["\x00x"]},
+    )
+    after = nul.model_copy(update={"doc_id": "b" * 64, "file_name": "after.txt", "payload": None})
+    async with TestApp(create_store(settings)), RedisBroker(settings.redis_url) as broker:
+        await broker.publish(nul, stream=topology.dead_letter)
+        await broker.publish(after, stream=topology.dead_letter)
+        letters = "SELECT count(*) FROM dead_letters"
+        await eventually(lambda: scalar_async(settings, letters), lambda n: n == 2)
+    kept = scalar(settings, "SELECT payload FROM dead_letters WHERE file_name = 'nul.txt'")
+    assert kept == {"doc_id": "a" * 64, "original_text": "全市注册志愿者", "parts": ["x"]}
+    reason = "SELECT reason FROM dead_letters WHERE file_name = 'nul.txt'"
+    assert scalar(settings, reason) == "not a valid DocumentIngested: bad byte"
+    assert scalar(settings, "SELECT count(*) FROM ingest_log WHERE status = 'failed'") == 2
