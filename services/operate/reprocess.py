@@ -27,8 +27,9 @@ from services.operate.dlq_text import reprocess_summary
 from shared.contracts import DocumentIngested, FileFacts
 from shared.settings import Settings
 
-# Documents published per MULTI: the texts of a batch are in memory together.
-PUBLISH_BATCH = 16
+# Each document is published in a MULTI of its own (its large fields kept, its entry added), read from
+# the database just before: one text in memory at a time. Progress is said every this many documents.
+PROGRESS_EVERY = 16
 POLL_S = 0.5
 MIN_ID_CHARS = 6
 QUIET_WARNING_S = 30.0
@@ -185,11 +186,11 @@ async def reprocess(
         )
     async with publisher(settings) as sending:
         stream = sending.topology.ingested
-        for start in range(0, len(doc_ids), PUBLISH_BATCH):
-            for doc_id in doc_ids[start : start + PUBLISH_BATCH]:
+        for start in range(0, len(doc_ids), PROGRESS_EVERY):
+            for doc_id in doc_ids[start : start + PROGRESS_EVERY]:
                 await sending.publish(stream, await asyncio.to_thread(stored_document, engine, doc_id))
                 tally.published += 1
-            _say(progress, f"published {min(start + PUBLISH_BATCH, len(doc_ids))}/{len(doc_ids)}")
+            _say(progress, f"published {min(start + PROGRESS_EVERY, len(doc_ids))}/{len(doc_ids)}")
     _say(progress, f"published {len(doc_ids)} documents to {stream}", end="\n")
     if not wait:
         print(f"published {len(doc_ids)} documents; `wenming lag` shows the pipeline's progress")
