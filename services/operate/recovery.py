@@ -103,9 +103,9 @@ def add_recovery_commands(
     again.add_argument(
         "--timeout",
         type=float,
-        default=600.0,
+        default=600,
         metavar="SECONDS",
-        help="give up waiting when nothing has been stored for this long (default: %(default)g)",
+        help="give up waiting when nothing has been stored for this long (default: %(default)s)",
     )
     again.set_defaults(handler=lambda args: _dlq(args, load_settings("reprocess"), _reprocess))
 
