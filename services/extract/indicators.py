@@ -24,9 +24,10 @@ class IndicatorMatcher:
 
     # Rates per area or per head, and norms per unit ('每个社区配备4—6人'), are not the totals the catalog
     # counts.
-    _DENSITY = re.compile(r"密度|人均|平均|每平方|每万人|每千人|每百人|占比|每(?:个|名|位|户|处|所|家|条)")
+    _PER_UNIT = r"密度|人均|每平方|每万人|每千人|每百人|占比|每(?:个|名|位|户|处|所|家|条)"
+    _DENSITY = re.compile(_PER_UNIT + "|平均")
     # The average of a rate is still that rate ('满意率平均为92.6%').
-    _PERCENT_DENSITY = re.compile(r"密度|人均|每平方|每万人|每千人|每百人|占比|每(?:个|名|位|户|处|所|家|条)")
+    _PERCENT_DENSITY = re.compile(_PER_UNIT)
 
     def __init__(self, indicators: list[Indicator], lexicon: Lexicon | None = None) -> None:
         self.indicators = indicators

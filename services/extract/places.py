@@ -130,10 +130,11 @@ class PlaceResolver:
         self, mention: Mention, candidates: tuple[Place, ...], context: set[Place]
     ) -> Place | None:
         in_context = [p for p in candidates if any(parent in context for parent in p.parents) or p in context]
-        # '通化' is 通化市 and 通化县: the one the page also writes out in full.
-        written = [p for p in (in_context or candidates) if p in self._suffixed_in_doc]
-        if len(in_context) != 1 and len(candidates) > 1 and len(written) == 1:
-            in_context = written
+        if len(in_context) != 1 and len(candidates) > 1:
+            # '通化' is 通化市 and 通化县: the one the page also writes out in full.
+            written = [p for p in (in_context or candidates) if p in self._suffixed_in_doc]
+            if len(written) == 1:
+                in_context = written
         if len(in_context) == 1:
             candidates = tuple(in_context)
         elif len(candidates) > 1:

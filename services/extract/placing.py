@@ -148,7 +148,8 @@ def _read_segment_head(sentence: Sentence, resolver: PlaceResolver, state: _Plac
         # '昭化区副区长 张涛：…' at a press conference: what follows is that district's, until the next
         # speaker; one from the city ('市文明办主任 罗建军：', or '罗建军：' again) gives the floor back to
         # the page's place.
-        label_start = resolver.text.find(line, para.start)
+        raw = resolver.text[para.start : para.end]
+        label_start = para.start + len(raw) - len(raw.lstrip())
         named = [
             p
             for _, p in collapse_chains(resolver.in_span(label_start, label_start + speaker.end()))

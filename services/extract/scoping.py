@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from shared.text import ORDINAL_NUMERALS
 
@@ -161,12 +162,11 @@ def distributed_places(
 
 def adjacent_places(sentence: Sentence, figures: list[Figure], resolver: PlaceResolver) -> dict[int, Place]:
     """Figure index → place for a figure written right after a place's name ('浚县2名、淇县1名')."""
-    compact = sentence.compact
-    ends = {}
-    position = {text_pos: i for i, text_pos in enumerate(sentence.index)}
+    compact, at = sentence.compact, sentence.index
+    ends: dict[int, Place] = {}
     for mention, place in collapse_chains(resolver.in_span(sentence.start, sentence.end)):
-        last = position.get(mention.end - 1)
-        if last is not None and place.level != "province":
+        last = bisect_left(at, mention.end - 1)  # the compact position of the name's last character
+        if last < len(at) and at[last] == mention.end - 1 and place.level != "province":
             ends[last + 1] = place
     return {
         index: ends[figure.start]
